@@ -1,0 +1,59 @@
+# Two commands a student needs: `make lab` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
+
+.PHONY: venv lab test lint unit nbval notebooks report test-browser bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## make lab: JupyterLab on the notebooks (http://localhost:8888)
+lab: venv
+	$(BIN)/jupyter lab notebooks/
+
+## make test: lint, unit tests, report checks and strict nbval on every notebook
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests notebooks $(NBVAL)
+
+lint: venv
+	$(BIN)/ruff check .
+
+unit: venv
+	$(BIN)/python -m pytest tests
+
+nbval: venv
+	$(BIN)/python -m pytest notebooks $(NBVAL)
+
+## make notebooks: re-execute every notebook in place from a clean kernel (how they are committed)
+notebooks: venv
+	cd notebooks && for nb in [0-9][0-9]_*.ipynb; do \
+	  echo "executing $$nb"; \
+	  ../$(BIN)/jupyter nbconvert --execute --to notebook --inplace \
+	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
+	done
+
+## make report: figures and numbers from code, then report/report.pdf
+report: venv
+	$(BIN)/python report/make_figures.py
+	$(BIN)/python report/build.py
+
+## make test-browser: the sliders in real JupyterLab + headless Chromium (apt-get install -y chromium)
+test-browser: venv
+	$(BIN)/python -m pytest -m browser tests/browser -v
+
+## make bench: EM and widget benchmarks, side by side with scikit-learn
+bench: venv
+	$(BIN)/python benchmarks/bench_em.py
+	$(BIN)/python benchmarks/bench_widgets.py
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,137 @@
+"""Input validation, done once at the public API.
+
+Every check raises :class:`ValueError` with a message of the form
+``"expected ..., got ..."`` so a student sees what went wrong without a
+traceback from deep inside NumPy.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+INIT_METHODS = ("random", "random_from_data", "kmeans", "kmeans++")
+
+
+def check_array(X, name="X", *, min_samples=1, n_features=None):
+    """Return ``X`` as a finite float64 array of shape (n_samples, n_features).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    name : str
+        Name used in error messages.
+    min_samples : int
+        Minimum number of rows.
+    n_features : int or None
+        If given, the required number of columns.
+    """
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(
+            f"expected {name} to be an array-like of numbers, got {type(X).__name__} ({exc})"
+        ) from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise ValueError(f"expected {name} to hold numbers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"expected {name} to hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"expected {name} of shape (n_samples, n_features), got shape {arr.shape}"
+        )
+    if arr.shape[0] < min_samples:
+        raise ValueError(
+            f"expected {name} to have at least {min_samples} sample(s), got {arr.shape[0]}"
+        )
+    if arr.shape[1] < 1:
+        raise ValueError(f"expected {name} to have at least 1 feature, got shape {arr.shape}")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"expected {name} with {n_features} feature(s) (columns), got {arr.shape[1]}"
+        )
+    arr = np.asarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"expected {name} to be finite, got {n_bad} NaN or inf value(s)")
+    return arr
+
+
+def check_positive_int(value, name, minimum=1):
+    """Return ``value`` as an int >= ``minimum`` or raise ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"expected {name} to be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"expected {name} >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_nonnegative_float(value, name):
+    """Return ``value`` as a finite float >= 0 or raise ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"expected {name} to be a non-negative number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"expected {name} to be a finite number >= 0, got {value}")
+    return value
+
+
+def check_covariance_type(covariance_type):
+    """Raise ValueError unless ``covariance_type`` is one of scikit-learn's four."""
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"expected covariance_type in {COVARIANCE_TYPES}, got {covariance_type!r}"
+        )
+    return covariance_type
+
+
+def check_init(method):
+    """Raise ValueError unless ``method`` names a known initialiser."""
+    if method not in INIT_METHODS:
+        raise ValueError(f"expected init in {INIT_METHODS}, got {method!r}")
+    return method
+
+
+def check_random_state(seed):
+    """Turn ``seed`` into a :class:`numpy.random.Generator`.
+
+    ``None`` gives fresh entropy, an int or SeedSequence seeds ``default_rng``,
+    and an existing Generator is returned unchanged.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
+        if isinstance(seed, numbers.Integral) and seed < 0:
+            raise ValueError(f"expected random_state >= 0, got {seed}")
+        return np.random.default_rng(seed)
+    raise ValueError(
+        f"expected random_state to be None, an int or a numpy Generator, got {seed!r}"
+    )
+
+
+def check_n_components(n_components, n_samples):
+    """Check 1 <= n_components <= n_samples."""
+    n_components = check_positive_int(n_components, "n_components", 1)
+    if n_samples < n_components:
+        raise ValueError(
+            f"expected at least n_components={n_components} samples, got {n_samples}"
+        )
+    return n_components
+
+
+def check_params(params, n_features):
+    """Check that a :class:`GMMParams` matches data with ``n_features`` columns."""
+    from .params import GMMParams
+
+    if not isinstance(params, GMMParams):
+        raise ValueError(f"expected a GMMParams, got {type(params).__name__}")
+    if params.n_features != n_features:
+        raise ValueError(
+            f"expected parameters for {n_features} feature(s) to match X, "
+            f"got means of shape {params.means.shape}"
+        )
+    return params

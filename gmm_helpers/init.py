@@ -1,0 +1,105 @@
+"""Starting points for EM: random, random-from-data, k-means and k-means++."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import (
+    check_array,
+    check_covariance_type,
+    check_init,
+    check_n_components,
+    check_nonnegative_float,
+    check_random_state,
+)
+from .kmeans import _lloyd, kmeans_plusplus, random_distinct_rows
+from .mstep import _m_step
+from .params import GMMParams
+
+
+def _hard_responsibilities(labels, n_components):
+    resp = np.zeros((labels.shape[0], n_components))
+    resp[np.arange(labels.shape[0]), labels] = 1.0
+    return resp
+
+
+def _init_params(X, n_components, method, rng, covariance_type, reg_covar):
+    """Initialiser without validation."""
+    n, d = X.shape
+    if method == "random":
+        resp = rng.uniform(size=(n, n_components))
+        resp /= resp.sum(axis=1, keepdims=True)
+        params = _m_step(X, resp, covariance_type, reg_covar)
+    elif method == "random_from_data":
+        means = random_distinct_rows(X, n_components, rng)
+        # Every component starts with the covariance of the whole data set
+        # (constrained to the covariance type) and an equal weight.
+        ones = np.ones((n, 1))
+        pooled = _m_step(X, ones, covariance_type, reg_covar).covariances[0]
+        params = GMMParams(
+            np.full(n_components, 1.0 / n_components),
+            means,
+            np.broadcast_to(pooled, (n_components, d, d)).copy(),
+            covariance_type,
+        )
+    else:
+        if method == "kmeans++":
+            centers = kmeans_plusplus(X, n_components, rng)
+        else:  # "kmeans": Lloyd's from K distinct random data points
+            centers = random_distinct_rows(X, n_components, rng)
+        km = _lloyd(X, centers, max_iter=300)
+        resp = _hard_responsibilities(km.labels, n_components)
+        params = _m_step(X, resp, covariance_type, reg_covar)
+    if n_components > 1:
+        m = params.means
+        gaps = np.linalg.norm(m[:, None, :] - m[None, :, :], axis=-1)
+        gaps[np.diag_indices(n_components)] = np.inf
+        if gaps.min() == 0.0:
+            raise ValueError(
+                f"expected distinct initial means, got two that coincide (init={method!r}); "
+                "the data may have fewer distinct points than n_components"
+            )
+    return params
+
+
+def init_params(
+    X, n_components, method="kmeans++", random_state=None, covariance_type="full", reg_covar=1e-6
+):
+    r"""Initial mixture parameters for EM.
+
+    Methods
+    -------
+    ``"random"``
+        Responsibilities drawn uniformly at random and normalised, then one
+        M-step (scikit-learn's ``init_params="random"``). All means start near
+        the data mean.
+    ``"random_from_data"``
+        ``K`` distinct data points as means, each covariance the covariance of the
+        whole data set, equal weights.
+    ``"kmeans"``
+        Lloyd's k-means from ``K`` distinct random data points, then an M-step
+        on the hard assignment.
+    ``"kmeans++"``
+        The same, seeded with k-means++.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : int
+    method : {"random", "random_from_data", "kmeans", "kmeans++"}
+    random_state : None, int or numpy.random.Generator
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+
+    Returns
+    -------
+    GMMParams
+        No two initial means coincide.
+    """
+    X = check_array(X)
+    n_components = check_n_components(n_components, X.shape[0])
+    check_init(method)
+    check_covariance_type(covariance_type)
+    reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
+    rng = check_random_state(random_state)
+    return _init_params(X, n_components, method, rng, covariance_type, reg_covar)

@@ -1,0 +1,142 @@
+"""The M-step: closed-form maximisers of the expected complete-data log-likelihood."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import (
+    check_array,
+    check_covariance_type,
+    check_nonnegative_float,
+)
+from .params import GMMParams
+
+# Added to every N_k, as scikit-learn does, so an empty component divides by a
+# tiny positive number instead of zero.
+_NK_FLOOR = 10 * np.finfo(np.float64).eps
+
+
+def _covariances_full(resp, X, nk, means, reg_covar):
+    r"""$\Sigma_k = \frac{1}{N_k}\sum_n \gamma_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top$."""
+    k, d = means.shape
+    cov = np.empty((k, d, d))
+    for j in range(k):
+        diff = X - means[j]
+        cov[j] = (resp[:, j] * diff.T) @ diff / nk[j]
+        cov[j].flat[:: d + 1] += reg_covar
+    return cov
+
+
+def _covariances_tied(resp, X, nk, means, reg_covar):
+    r"""One $\Sigma = \frac{1}{N}\sum_k\sum_n \gamma_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top$."""
+    d = X.shape[1]
+    cov = np.zeros((d, d))
+    for j in range(means.shape[0]):
+        diff = X - means[j]
+        cov += (resp[:, j] * diff.T) @ diff
+    cov /= nk.sum()
+    cov.flat[:: d + 1] += reg_covar
+    return np.broadcast_to(cov, (means.shape[0], d, d))
+
+
+def _covariances_diag(resp, X, nk, means, reg_covar):
+    r"""$\sigma^2_{kd} = \frac{1}{N_k}\sum_n \gamma_{nk}(x_{nd}-\mu_{kd})^2$ on the diagonal."""
+    k, d = means.shape
+    var = np.empty((k, d))
+    for j in range(k):
+        diff = X - means[j]
+        var[j] = resp[:, j] @ (diff * diff) / nk[j]
+    var += reg_covar
+    cov = np.zeros((k, d, d))
+    cov[:, np.arange(d), np.arange(d)] = var
+    return cov
+
+
+def _covariances_spherical(resp, X, nk, means, reg_covar):
+    r"""$\sigma^2_k = \frac{1}{D}\sum_d \sigma^2_{kd}$ times the identity."""
+    diag = _covariances_diag(resp, X, nk, means, 0.0)
+    d = X.shape[1]
+    var = np.trace(diag, axis1=1, axis2=2) / d + reg_covar
+    return var[:, None, None] * np.eye(d)
+
+
+_COVARIANCE_ESTIMATORS = {
+    "full": _covariances_full,
+    "tied": _covariances_tied,
+    "diag": _covariances_diag,
+    "spherical": _covariances_spherical,
+}
+
+
+def _m_step(X, resp, covariance_type, reg_covar):
+    """M-step without validation."""
+    n = X.shape[0]
+    nk = resp.sum(axis=0) + _NK_FLOOR
+    means = (resp.T @ X) / nk[:, None]
+    cov = _COVARIANCE_ESTIMATORS[covariance_type](resp, X, nk, means, reg_covar)
+    weights = nk / n
+    weights = weights / weights.sum()
+    try:
+        return GMMParams(weights, means, np.array(cov), covariance_type)
+    except ValueError as exc:
+        if "positive-definite" not in str(exc):
+            raise
+        raise ValueError(
+            f"expected positive-definite covariances after adding reg_covar={reg_covar:g}, "
+            f"got a singular one ({exc}). Increase reg_covar, use fewer components, or "
+            "rescale the data."
+        ) from None
+
+
+def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6):
+    r"""Closed-form M-step (Bishop eqs. 9.24-9.27).
+
+    With $N_k = \sum_n \gamma_{nk}$:
+
+    $$\mu_k = \frac{1}{N_k}\sum_n \gamma_{nk} x_n, \qquad
+      \Sigma_k = \frac{1}{N_k}\sum_n \gamma_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top + \epsilon I,
+      \qquad \pi_k = \frac{N_k}{N}$$
+
+    where $\epsilon$ is ``reg_covar``. ``"tied"`` pools the scatter of all
+    components into one matrix, ``"diag"`` keeps only the diagonal, and
+    ``"spherical"`` averages the diagonal into one variance per component.
+    The weight update comes from a Lagrange multiplier for $\sum_k\pi_k = 1$
+    (notebook 03).
+
+    A component whose responsibilities all vanish does not give NaN: as in
+    scikit-learn, $N_k$ is floored at ``10 * eps``, so the component keeps a
+    weight of about ``1e-15 / N``, its mean falls to the responsibility-weighted
+    average (the origin if every responsibility is exactly zero) and its
+    covariance to ``reg_covar * I``. With ``reg_covar=0`` that covariance is
+    singular and a ``ValueError`` says so.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    responsibilities : array-like of shape (n_samples, n_components)
+        Non-negative, each row summing to one.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float, default 1e-6
+        Non-negative value added to the diagonal of every covariance.
+
+    Returns
+    -------
+    GMMParams
+    """
+    X = check_array(X)
+    check_covariance_type(covariance_type)
+    reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
+    resp = np.asarray(responsibilities, dtype=np.float64)
+    if resp.ndim != 2 or resp.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"expected responsibilities of shape ({X.shape[0]}, n_components), "
+            f"got shape {resp.shape}"
+        )
+    if not np.all(np.isfinite(resp)) or np.any(resp < 0):
+        raise ValueError("expected finite, non-negative responsibilities, got NaN/inf/negative")
+    if not np.allclose(resp.sum(axis=1), 1.0, atol=1e-6):
+        raise ValueError(
+            "expected every row of responsibilities to sum to 1, got sums in "
+            f"[{resp.sum(axis=1).min():.4g}, {resp.sum(axis=1).max():.4g}]"
+        )
+    return _m_step(X, resp, covariance_type, reg_covar)

@@ -1,0 +1,156 @@
+"""The parameters of a Gaussian mixture, as one immutable object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import check_covariance_type
+
+_SIMPLEX_ATOL = 1e-8
+
+
+def _frozen(a):
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class GMMParams:
+    r"""Parameters $\theta = \{\pi_k, \mu_k, \Sigma_k\}_{k=1}^K$ of a Gaussian mixture.
+
+    $$p(x \mid \theta) = \sum_{k=1}^K \pi_k \, \mathcal{N}(x \mid \mu_k, \Sigma_k)$$
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_components,)
+        Mixing weights $\pi_k$; non-negative and summing to one (within 1e-8).
+    means : array-like of shape (n_components, n_features)
+        Component means $\mu_k$.
+    covariances : array-like of shape (n_components, n_features, n_features)
+        Component covariances $\Sigma_k$, **always stored as full matrices**
+        whatever ``covariance_type`` says; each must be symmetric positive-definite.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The constraint the M-step imposes; it decides the parameter count
+        (:func:`gmm_helpers.n_parameters`), not the storage.
+
+    The arrays are copied and made read-only, so a ``GMMParams`` stored in an
+    EM history can never be changed by later iterations.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    covariance_type: str = "full"
+    _cholesky: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        check_covariance_type(self.covariance_type)
+        for name in ("weights", "means", "covariances"):
+            value = getattr(self, name)
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"expected {name} to be an array of numbers, got {type(value).__name__}"
+                ) from None
+            object.__setattr__(self, name, arr)
+        w, m, c = self.weights, self.means, self.covariances
+        if w.ndim != 1 or w.shape[0] < 1:
+            raise ValueError(f"expected weights of shape (n_components,), got shape {w.shape}")
+        k = w.shape[0]
+        if m.ndim != 2 or m.shape[0] != k:
+            raise ValueError(
+                f"expected means of shape ({k}, n_features) to match {k} weights, "
+                f"got shape {m.shape}"
+            )
+        d = m.shape[1]
+        if c.shape != (k, d, d):
+            raise ValueError(
+                f"expected covariances of shape {(k, d, d)} (full matrices), got shape {c.shape}"
+            )
+        for name, arr in (("weights", w), ("means", m), ("covariances", c)):
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"expected finite {name}, got NaN or inf")
+        if np.any(w < 0) or abs(w.sum() - 1.0) > _SIMPLEX_ATOL:
+            raise ValueError(
+                "expected weights on the simplex (non-negative, summing to 1 within 1e-8), "
+                f"got sum {w.sum()!r} and min {w.min()!r}"
+            )
+        scale = np.maximum(np.abs(c).max(axis=(1, 2)), np.finfo(float).tiny)
+        asym = np.abs(c - np.swapaxes(c, 1, 2)).max(axis=(1, 2)) / scale
+        if np.any(asym > 1e-8):
+            bad = int(np.argmax(asym))
+            raise ValueError(
+                f"expected symmetric covariances, got component {bad} with relative "
+                f"asymmetry {asym[bad]:.2e}"
+            )
+        chol = np.empty_like(c)
+        for j in range(k):
+            try:
+                chol[j] = np.linalg.cholesky(c[j])
+            except np.linalg.LinAlgError:
+                raise ValueError(
+                    f"expected symmetric positive-definite covariances, got component {j} "
+                    "that is not positive-definite; increase reg_covar, use fewer "
+                    "components, or rescale the data"
+                ) from None
+        object.__setattr__(self, "weights", _frozen(w))
+        object.__setattr__(self, "means", _frozen(m))
+        object.__setattr__(self, "covariances", _frozen(c))
+        object.__setattr__(self, "_cholesky", _frozen(chol))
+
+    @property
+    def n_components(self) -> int:
+        """Number of components K."""
+        return int(self.weights.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Dimension D of the data."""
+        return int(self.means.shape[1])
+
+    @property
+    def cholesky_factors(self) -> np.ndarray:
+        r"""Lower Cholesky factors $L_k$ with $\Sigma_k = L_k L_k^\top$, shape (K, D, D)."""
+        return self._cholesky
+
+    def replace(self, **changes) -> GMMParams:
+        """Return a copy with some fields replaced (the object itself is immutable)."""
+        kw = dict(
+            weights=self.weights,
+            means=self.means,
+            covariances=self.covariances,
+            covariance_type=self.covariance_type,
+        )
+        kw.update(changes)
+        return GMMParams(**kw)
+
+    def permute(self, order) -> GMMParams:
+        """Return the same mixture with components reordered (label switching)."""
+        order = np.asarray(order)
+        return GMMParams(
+            self.weights[order], self.means[order], self.covariances[order], self.covariance_type
+        )
+
+    def __eq__(self, other):
+        if not isinstance(other, GMMParams):
+            return NotImplemented
+        return (
+            self.covariance_type == other.covariance_type
+            and np.array_equal(self.weights, other.weights)
+            and np.array_equal(self.means, other.means)
+            and np.array_equal(self.covariances, other.covariances)
+        )
+
+    __hash__ = None
+
+    def __repr__(self):
+        with np.printoptions(precision=4, suppress=True):
+            return (
+                f"GMMParams(n_components={self.n_components}, n_features={self.n_features}, "
+                f"covariance_type={self.covariance_type!r},\n  weights={self.weights},\n"
+                f"  means={np.array2string(self.means, prefix='  means=')})"
+            )

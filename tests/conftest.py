@@ -1,0 +1,31 @@
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")  # only the helper-package tests use Agg; notebooks keep inline
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip browser tests unless asked for (``make test-browser`` / ``-m browser``)."""
+    markexpr = config.getoption("-m") or ""
+    if "browser" in markexpr:
+        return
+    skip = pytest.mark.skip(
+        reason="browser test: run `make test-browser` (needs `apt-get install -y chromium`)"
+    )
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def blobs():
+    import gmm_helpers as gh
+
+    X, labels, params = gh.make_dataset("blobs", random_state=0)
+    return X, labels, params

@@ -1,0 +1,113 @@
+"""Every bad input gets a clear ValueError at the public API."""
+
+import numpy as np
+import pytest
+
+import gmm_helpers as gh
+
+X = np.random.default_rng(0).standard_normal((50, 2))
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros(5), r"expected X of shape \(n_samples, n_features\), got shape \(5,\)"),
+        (np.zeros((2, 3, 4)), r"got shape \(2, 3, 4\)"),
+        (np.array([[1.0, np.nan], [0.0, 1.0], [2.0, 2.0]]), "expected X to be finite"),
+        (np.array([[1.0, np.inf], [0.0, 1.0], [2.0, 2.0]]), "NaN or inf"),
+        (np.array([["a", "b"], ["c", "d"]]), "expected X to hold numbers"),
+        ([[1, 2], [3]], "expected X to be an array-like of numbers"),
+        (np.array([[1 + 1j, 2], [3, 4]]), "real numbers"),
+    ],
+)
+def test_bad_X(bad, match):
+    with pytest.raises(ValueError, match=match):
+        gh.fit_em(bad, 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_components=0), "expected n_components >= 1, got 0"),
+        (dict(n_components=2.5), "expected n_components to be an integer"),
+        (dict(n_components=51), "expected at least n_components=51 samples, got 50"),
+        (dict(n_components=2, init="kmeans+++"), "expected init in"),
+        (dict(n_components=2, covariance_type="circular"), "expected covariance_type in"),
+        (dict(n_components=2, tol=-1.0), "expected tol to be a finite number >= 0"),
+        (dict(n_components=2, reg_covar=-1e-3), "reg_covar"),
+        (dict(n_components=2, reg_covar=float("nan")), "reg_covar"),
+        (dict(n_components=2, max_iter=-1), "expected max_iter >= 0"),
+        (dict(n_components=2, n_init=0), "expected n_init >= 1"),
+        (dict(n_components=2, random_state="abc"), "random_state"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    n = kwargs.pop("n_components")
+    with pytest.raises(ValueError, match=match):
+        gh.fit_em(X, n, **kwargs)
+
+
+def test_initial_params_must_match():
+    p3 = gh.GMMParams([1.0], [[0.0, 0.0, 0.0]], [np.eye(3)])
+    with pytest.raises(ValueError, match="expected parameters for 2 feature"):
+        gh.fit_em(X, 1, initial_params=p3)
+    p2 = gh.GMMParams([1.0], [[0.0, 0.0]], [np.eye(2)])
+    with pytest.raises(ValueError, match="expected initial_params with n_components=2"):
+        gh.fit_em(X, 2, initial_params=p2)
+    with pytest.raises(ValueError, match="expected a GMMParams"):
+        gh.e_step(X, {"weights": [1.0]})
+
+
+@pytest.mark.parametrize(
+    "w, m, c, match",
+    [
+        ([0.5, 0.6], [[0, 0], [1, 1]], [np.eye(2)] * 2, "expected weights on the simplex"),
+        ([1.5, -0.5], [[0, 0], [1, 1]], [np.eye(2)] * 2, "simplex"),
+        ([0.5, 0.5], [[0, 0]], [np.eye(2)] * 2, r"expected means of shape \(2, n_features\)"),
+        ([0.5, 0.5], [[0, 0], [1, 1]], [np.eye(2)], r"expected covariances of shape \(2, 2, 2\)"),
+        ([0.5, 0.5], [[0, 0], [1, 1]], [[[1, 0.5], [0, 1]], np.eye(2)], "symmetric"),
+        ([0.5, 0.5], [[0, 0], [1, 1]], [[[1, 2], [2, 1]], np.eye(2)], "positive-definite"),
+        ([0.5, 0.5], [[0, np.nan], [1, 1]], [np.eye(2)] * 2, "finite means"),
+        ([[0.5, 0.5]], [[0, 0], [1, 1]], [np.eye(2)] * 2, "expected weights of shape"),
+    ],
+)
+def test_gmmparams_validation(w, m, c, match):
+    with pytest.raises(ValueError, match=match):
+        gh.GMMParams(w, m, c)
+
+
+def test_gmmparams_bad_type_and_properties():
+    with pytest.raises(ValueError, match="covariance_type"):
+        gh.GMMParams([1.0], [[0.0]], [[[1.0]]], covariance_type="wrong")
+    p = gh.GMMParams([0.25, 0.75], [[0, 0], [1, 1]], [np.eye(2)] * 2, "tied")
+    assert p.n_components == 2 and p.n_features == 2
+    assert p.weights.dtype == np.float64 and not p.weights.flags.writeable
+
+
+def test_m_step_and_init_validate():
+    with pytest.raises(ValueError, match="covariance_type"):
+        gh.m_step(X, np.full((50, 2), 0.5), covariance_type="bad")
+    with pytest.raises(ValueError, match="expected init in"):
+        gh.init_params(X, 2, "kmeans--")
+    with pytest.raises(ValueError, match="expected init in"):
+        gh.kmeans(X, 2, init="nope")
+
+
+def test_fewer_distinct_points_than_components():
+    Xd = np.repeat([[0.0, 0.0], [1.0, 1.0]], 10, axis=0)
+    for method in ("kmeans++", "kmeans", "random_from_data"):
+        with pytest.raises(ValueError, match="distinct"):
+            gh.init_params(Xd, 3, method, random_state=0)
+
+
+def test_estimator_not_fitted():
+    gm = gh.GaussianMixture(2)
+    with pytest.raises(ValueError, match="not fitted yet"):
+        gm.predict(X)
+    with pytest.raises(ValueError, match="not fitted yet"):
+        gm.sample(3)
+    with pytest.raises(ValueError, match="together"):
+        gh.GaussianMixture(2, weights_init=[0.5, 0.5]).fit(X)
+    gm.fit(X)
+    with pytest.raises(ValueError, match=r"expected X with 2 feature"):
+        gm.predict(np.zeros((3, 3)))
