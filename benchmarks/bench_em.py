@@ -1,0 +1,298 @@
+"""Per-iteration speed and peak memory of gh.fit_em's engine against scikit-learn.
+
+Run (from the repository root)::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_em.py
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_em.py --quick
+
+(Some machines set ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` for old OpenBLAS builds;
+they slow a current NumPy, so unset both for this command only. The script prints
+the BLAS kernel it ran with.)
+
+What is timed, for each N in {1e4, 1e5, 1e6}, K in {3, 5, 10}, D = 2, float64, on the
+same data and from the same starting parameters (K data points as means, the data
+covariance, equal weights), covariance_type="full":
+
+* **ours / iter**: one EM iteration exactly as ``gh.fit_em`` (``engine="suffstats"``)
+  runs it — the fused chunked E+M pass (``_Workspace.statistics``: log-likelihood and
+  sufficient statistics of the current parameters) followed by
+  ``params_from_statistics`` (the M-step). Buffers are allocated once per fit, as in
+  ``em_iterations``.
+* **sklearn / iter**: ``GaussianMixture._e_step(X)`` followed by
+  ``GaussianMixture._m_step(X, log_resp)`` on an estimator initialised from the same
+  parameters (``weights_init``/``means_init``/``precisions_init``, ``max_iter=1``),
+  which is exactly the body of scikit-learn's EM loop.
+
+The two alternate, one iteration each, in one process; each follows its own EM
+trajectory from the same start (they agree to ~1e-12, printed as ``max rel dll``), and
+the table shows medians. ``fit_em / iter`` and ``sk fit / iter`` are whole fits
+(validation, final responsibilities, ...) of ``--fit-iter`` iterations divided by
+that number.
+
+* **peak MB**: ``tracemalloc`` peak of a whole fit (``--fit-iter`` iterations, X
+  allocated before). ``gh.fit_em`` returns the (N, K) responsibilities of the final
+  parameters (the contract asks for them), so its peak includes N*K*8 bytes;
+  ``em loop`` is the EM iterations alone (``em_iterations``), which do not grow with
+  N.
+* **bound**: a physical lower bound measured on this machine at the same N and K:
+  ``np.exp`` on N*K values (in-cache buffers, exponents in [-20, 0]), ``np.log`` on N
+  values, and one read of X (``X.sum()``); fastest of several repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+
+import gmm_helpers as gh
+from gmm_helpers import suffstats as ss
+
+TARGETS = "targets: N=1e6 K=5 >= 15x, N=1e5 >= 10x, N=1e4 >= 1x; peak <= 1/4 sklearn; <= 4x bound"
+
+
+# --------------------------------------------------------------------------- #
+# Machine                                                                      #
+# --------------------------------------------------------------------------- #
+def describe_machine():
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import sklearn
+
+    lines = [
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, scikit-learn {sklearn.__version__}",
+        "- OPENBLAS_CORETYPE={}, OPENBLAS_L2_SIZE={}".format(
+            os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+            os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
+        ),
+    ]
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [
+            f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
+            f"({i['num_threads']} threads)"
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        ]
+        lines.append("- BLAS: " + "; ".join(blas))
+    except ImportError:
+        pass
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- #
+# NumPy's exp: where the fast path ends                                        #
+# --------------------------------------------------------------------------- #
+def exp_threshold_table(n=1 << 16, number=100):
+    """ns per element of np.exp on arrays filled with one exponent value."""
+    out = np.empty(n)
+    rows = []
+    for v in (0.0, -100.0, -700.0, -707.0, -707.7, -707.71, -708.0, -708.39, -708.4,
+              -709.0, -720.0, -745.0, -746.0):
+        a = np.full(n, v)
+        best = min(_time_calls(lambda a=a: np.exp(a, out=out), number) for _ in range(5))
+        rows.append((v, best / n * 1e9))
+    return rows
+
+
+def _time_calls(fn, number):
+    t = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t) / number
+
+
+# --------------------------------------------------------------------------- #
+# Data and starts                                                              #
+# --------------------------------------------------------------------------- #
+def make_problem(n, k, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-10, 10, (k, 2))
+    X = rng.standard_normal((n, 2)) * rng.uniform(0.5, 2.0, (k, 2))[rng.integers(0, k, n)]
+    X += centres[rng.integers(0, k, n)]
+    means = X[rng.choice(n, k, replace=False)]
+    cov = np.cov(X.T)
+    start = gh.GMMParams(np.full(k, 1.0 / k), means, np.repeat(cov[None], k, 0))
+    return X, start
+
+
+def sklearn_from(start, **kw):
+    from sklearn.mixture import GaussianMixture
+
+    return GaussianMixture(
+        start.n_components,
+        covariance_type="full",
+        weights_init=start.weights,
+        means_init=start.means,
+        precisions_init=np.linalg.inv(start.covariances),
+        tol=0.0,
+        reg_covar=1e-6,
+        **kw,
+    )
+
+
+def sklearn_initialised(X, start):
+    """A GaussianMixture whose parameters are ``start`` (fit with max_iter=1, then reset)."""
+    gm = sklearn_from(start, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm.fit(X)
+    gm._initialize_parameters(X, np.random.RandomState(0))  # back to the *_init values
+    return gm
+
+
+# --------------------------------------------------------------------------- #
+# One (N, K) cell                                                              #
+# --------------------------------------------------------------------------- #
+def bench_cell(n, k, n_iter, fit_iter, bound_repeats):
+    X, start = make_problem(n, k)
+    # --- per-iteration timing, alternating ---------------------------------
+    ws = ss._Workspace(X, k, X.mean(axis=0), ss._default_chunk_size(k, 2))
+    gm = sklearn_initialised(X, start)
+    params = start
+    ours_t, sk_t, ours_ll, sk_ll = [], [], [], []
+    for _ in range(n_iter):
+        t = time.perf_counter()
+        stats = ws.statistics(params)
+        params = ss.params_from_statistics(stats, "full", 1e-6)
+        ours_t.append(time.perf_counter() - t)
+        ours_ll.append(stats.log_likelihood / n)
+
+        t = time.perf_counter()
+        log_prob_norm, log_resp = gm._e_step(X)
+        gm._m_step(X, log_resp)
+        sk_t.append(time.perf_counter() - t)
+        sk_ll.append(log_prob_norm)
+        del log_resp
+    dll = float(np.max(np.abs(np.array(ours_ll) / np.array(sk_ll) - 1)))
+
+    # --- whole fits: time and peak memory ------------------------------------
+    def fit_ours():
+        return gh.fit_em(X, k, initial_params=start, max_iter=fit_iter, tol=0.0)
+
+    def fit_loop():
+        return ss.em_iterations(X, start, max_iter=fit_iter, tol=0.0)
+
+    def fit_sk():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return sklearn_from(start, max_iter=fit_iter).fit(X)
+
+    fit_times, peaks = {}, {}
+    for name, fn in (("ours", fit_ours), ("sk", fit_sk), ("loop", fit_loop)):
+        t = time.perf_counter()
+        fn()
+        fit_times[name] = (time.perf_counter() - t) / fit_iter
+        tracemalloc.start()
+        fn()
+        peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+
+    bound = physical_bound(X, k, bound_repeats)
+    ours, sk = statistics.median(ours_t), statistics.median(sk_t)
+    return dict(
+        n=n, k=k, ours=ours, sk=sk, speedup=sk / ours, fit_ours=fit_times["ours"],
+        fit_sk=fit_times["sk"], bound=bound, vs_bound=ours / bound,
+        peak_ours=peaks["ours"], peak_loop=peaks["loop"], peak_sk=peaks["sk"],
+        mem_ratio=peaks["sk"] / peaks["ours"], dll=dll,
+    )
+
+
+def physical_bound(X, k, repeats, chunk=8192):
+    """Seconds for N*K exp + N log + one read of X (fastest of ``repeats``)."""
+    n = X.shape[0]
+    rng = np.random.default_rng(1)
+    c = min(chunk, n)
+    e_in, e_out = rng.uniform(-20, 0, (k, c)), np.empty((k, c))
+    l_in, l_out = rng.uniform(1, k, c), np.empty(c)
+    full, rest = divmod(n, c)
+    e_rest_in, e_rest_out = e_in[:, :rest].copy(), np.empty((k, rest))
+
+    def run():
+        for _ in range(full):
+            np.exp(e_in, out=e_out)
+            np.log(l_in, out=l_out)
+        if rest:
+            np.exp(e_rest_in, out=e_rest_out)
+            np.log(l_in[:rest], out=l_out[:rest])
+        X.sum()
+
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+# --------------------------------------------------------------------------- #
+# Main                                                                         #
+# --------------------------------------------------------------------------- #
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="N in {1e4, 1e5}, K in {3, 5}, fewer iterations (~10 s)")
+    parser.add_argument("--iters", type=int, default=None,
+                        help="timed EM iterations per cell (default 15, quick 5)")
+    parser.add_argument("--fit-iter", type=int, default=5,
+                        help="iterations of the whole fits used for memory (default 5)")
+    args = parser.parse_args(argv)
+
+    if args.quick:
+        ns, ks, n_iter, bound_repeats = (10**4, 10**5), (3, 5), args.iters or 5, 3
+    else:
+        ns, ks, n_iter, bound_repeats = (10**4, 10**5, 10**6), (3, 5, 10), args.iters or 15, 7
+
+    print("## EM per-iteration benchmark: gh.fit_em (suffstats engine) vs scikit-learn\n")
+    print(describe_machine())
+    print(f"- D=2, float64, covariance_type='full', {n_iter} alternating iterations per cell "
+          f"(medians), whole fits of {args.fit_iter} iterations for time and memory")
+    print(f"- {TARGETS}\n")
+
+    print("### NumPy exp: ns per element by exponent (why the engine floors at -707)\n")
+    print("| exponent | ns/elem |\n| ---: | ---: |")
+    for v, ns_el in exp_threshold_table():
+        print(f"| {v:g} | {ns_el:.2f} |")
+    print()
+
+    header = (
+        "| N | K | ours ms/iter | sklearn ms/iter | speed-up | fit_em ms/iter | "
+        "sk fit ms/iter | bound ms | ours/bound | peak MB fit_em | peak MB em loop | "
+        "peak MB sklearn | sklearn/fit_em mem | max rel dll |"
+    )
+    print(header)
+    print("|" + " ---: |" * 14)
+    rows = []
+    for n in ns:
+        for k in ks:
+            r = bench_cell(n, k, n_iter, args.fit_iter, bound_repeats)
+            rows.append(r)
+            print(
+                f"| {n:.0e} | {k} | {r['ours'] * 1e3:.2f} | {r['sk'] * 1e3:.2f} | "
+                f"{r['speedup']:.1f}x | {r['fit_ours'] * 1e3:.2f} | {r['fit_sk'] * 1e3:.2f} | "
+                f"{r['bound'] * 1e3:.2f} | {r['vs_bound']:.2f} | {r['peak_ours']:.1f} | "
+                f"{r['peak_loop']:.2f} | {r['peak_sk']:.1f} | {r['mem_ratio']:.1f}x | "
+                f"{r['dll']:.1e} |",
+                flush=True,
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)
