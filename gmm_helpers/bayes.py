@@ -530,6 +530,12 @@ def _start(X, n_components, init, random_state, initial_params):
     return init_params(X, n_components, method=init, random_state=rng), init
 
 
+def _responsibilities_at(result, X, t):
+    if not -len(result.history) <= int(t) < len(result.history):
+        raise ValueError(f"expected 0 <= t <= {result.n_iter}, got {t}")
+    return e_step(X, result.history[t])[0]
+
+
 def _check_fit_args(max_iter, tol):
     check_positive_int(max_iter, "max_iter", 0)
     check_nonnegative_float(tol, "tol")
@@ -592,10 +598,21 @@ class MAPEMResult:
     run_n_iter: np.ndarray
     best_run: int = 0
 
+    @property
+    def mean_log_likelihoods(self) -> np.ndarray:
+        """Per-sample log-likelihoods, as ``gh.EMResult.mean_log_likelihoods``."""
+        return self.log_likelihoods / self.n_samples
+
     def responsibilities_at(self, X, t):
         """Responsibilities (n_samples, n_components) of ``X`` under ``history[t]``."""
-        X = check_array(X)
-        return _weighted_e_step(X, self.history[t])[0]
+        return _responsibilities_at(self, X, t)
+
+    def __repr__(self):
+        return (
+            f"MAPEMResult(n_components={self.params.n_components}, init={self.init!r}, "
+            f"n_iter={self.n_iter}, converged={self.converged}, "
+            f"objective={self.objective[-1]:.4f}, log_likelihood={self.log_likelihoods[-1]:.4f})"
+        )
 
 
 def map_m_step(X, resp, prior: NIWPrior) -> GMMParams:
@@ -1077,10 +1094,23 @@ class VariationalResult:
         r"""Number of components whose expected weight $\mathbb E[\pi_k]$ exceeds ``threshold``."""
         return int(np.sum(self.posterior.expected_weights > threshold))
 
+    @property
+    def mean_log_likelihoods(self) -> np.ndarray:
+        """Per-sample log-likelihoods of the plug-in mixtures."""
+        return self.log_likelihoods / self.n_samples
+
     def responsibilities_at(self, X, t):
-        """Responsibilities (n_samples, n_components) of ``X`` under the plug-in ``history[t]``."""
-        X = check_array(X)
-        return e_step(X, self.history[t])[0]
+        """Responsibilities (n_samples, n_components) of ``X`` under the plug-in ``history[t]``
+        (an ordinary E-step, as for ``gh.EMResult``; :attr:`responsibilities` holds the
+        variational $r_{nk}$ of the final posterior)."""
+        return _responsibilities_at(self, X, t)
+
+    def __repr__(self):
+        return (
+            f"VariationalResult(n_components={self.params.n_components}, "
+            f"effective_n_components={self.effective_n_components()}, init={self.init!r}, "
+            f"n_iter={self.n_iter}, converged={self.converged}, elbo={self.elbo[-1]:.4f})"
+        )
 
 
 def fit_variational(

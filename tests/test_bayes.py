@@ -316,42 +316,61 @@ def test_elbo_of_one_component_is_the_exact_log_evidence():
     np.testing.assert_allclose(result.elbo, log_evidence, rtol=1e-10)
 
 
-def test_elbo_matches_a_monte_carlo_estimate():
-    """ELBO = E_q[ln p(X, Z, theta) - ln q(Z) - ln q(theta)], estimated by sampling theta ~ q
-    with scipy (the sum over Z is exact given the responsibilities)."""
+def elbo_integrand(X, resp, posterior, prior, rng):
+    """One draw theta ~ q(theta) of ln p(X, theta | q(Z)) - ln q(theta) + H[q(Z)], whose
+    expectation is the ELBO (the sum over Z is exact given the responsibilities). scipy only."""
+    K = resp.shape[1]
+    q_pi = st.dirichlet(posterior.alpha)
+    pi = q_pi.rvs(random_state=rng)[0]
+    value = st.dirichlet(np.full(K, prior.weight_concentration)).logpdf(pi) - q_pi.logpdf(pi)
+    positive = resp > 0
+    value -= np.sum(resp[positive] * np.log(resp[positive]))
+    p_lam = st.wishart(df=prior.degrees_of_freedom, scale=prior.precision_scale)
+    for k in range(K):
+        q_lam = st.wishart(df=posterior.nu[k], scale=posterior.W[k])
+        lam = q_lam.rvs(random_state=rng)
+        cov = np.linalg.inv(lam)
+        q_mu = st.multivariate_normal(posterior.m[k], cov / posterior.beta[k])
+        mu = q_mu.rvs(random_state=rng)
+        log_n = st.multivariate_normal(mu, cov).logpdf(X)
+        value += np.sum(resp[:, k] * (np.log(pi[k]) + log_n))
+        value += st.multivariate_normal(prior.mean, cov / prior.mean_precision).logpdf(mu)
+        value += p_lam.logpdf(lam) - q_mu.logpdf(mu) - q_lam.logpdf(lam)
+    return value
+
+
+def two_cluster_state():
     X, _ = separated_data(seed=2, n_per_cluster=15)
     X = X[:30]  # two clusters
-    result = bayes.fit_variational(X, 2, weight_concentration=2.0, max_iter=2, random_state=0)
-    q, prior = result.posterior, result.prior
-    resp = bayes.variational_e_step(X, q)
-    posterior = bayes.variational_m_step(X, resp, prior)  # q(theta) built from resp
-    exact = bayes.elbo(X, resp, posterior, prior)
+    result = bayes.fit_variational(X, 2, weight_concentration=2.0, max_iter=1, random_state=0)
+    return X, result
 
+
+def test_elbo_identity_at_the_optimal_q_theta():
+    """With q(theta) the update for q(Z), ln q(theta) = E_Z[ln p(X, Z, theta)] + const, so the
+    integrand is the same number, the ELBO, at every theta."""
+    X, result = two_cluster_state()
+    resp = bayes.variational_e_step(X, result.posterior)
+    posterior = bayes.variational_m_step(X, resp, result.prior)
+    exact = bayes.elbo(X, resp, posterior, result.prior)
     rng = np.random.default_rng(0)
-    p_pi = st.dirichlet(np.full(2, prior.weight_concentration))
-    q_pi = st.dirichlet(posterior.alpha)
-    p_lam = st.wishart(df=prior.degrees_of_freedom, scale=prior.precision_scale)
-    entropy_z = -np.sum(resp * np.log(resp))
-    samples = []
-    for _ in range(1500):
-        pi = q_pi.rvs(random_state=rng)[0]
-        value = p_pi.logpdf(pi) - q_pi.logpdf(pi) + entropy_z
-        for k in range(2):
-            q_lam = st.wishart(df=posterior.nu[k], scale=posterior.W[k])
-            lam = q_lam.rvs(random_state=rng)
-            cov = np.linalg.inv(lam)
-            mu = rng.multivariate_normal(posterior.m[k], cov / posterior.beta[k])
-            value += np.sum(
-                resp[:, k] * (np.log(pi[k]) + st.multivariate_normal(mu, cov).logpdf(X))
-            )
-            value += st.multivariate_normal(prior.mean, cov / prior.mean_precision).logpdf(mu)
-            value += p_lam.logpdf(lam)
-            value -= st.multivariate_normal(posterior.m[k], cov / posterior.beta[k]).logpdf(mu)
-            value -= q_lam.logpdf(lam)
-        samples.append(value)
-    samples = np.array(samples)
-    standard_error = samples.std(ddof=1) / np.sqrt(len(samples))
-    assert abs(samples.mean() - exact) < 5 * standard_error + 1e-6
+    draws = [elbo_integrand(X, resp, posterior, result.prior, rng) for _ in range(5)]
+    np.testing.assert_allclose(draws, exact, rtol=1e-10)
+
+
+def test_elbo_matches_a_monte_carlo_estimate():
+    """With a q(theta) that is *not* the update for q(Z) (one step behind) the integrand varies;
+    its Monte Carlo mean must match the closed form."""
+    X, result = two_cluster_state()
+    stale = result.posterior
+    resp = bayes.variational_e_step(X, stale)
+    resp = 0.97 * resp + 0.03 * np.roll(resp, 1, axis=1)  # any other q(Z)
+    exact = bayes.elbo(X, resp, stale, result.prior)
+    rng = np.random.default_rng(0)
+    draws = np.array([elbo_integrand(X, resp, stale, result.prior, rng) for _ in range(300)])
+    standard_error = draws.std(ddof=1) / np.sqrt(len(draws))
+    assert standard_error > 1e-3  # a genuine Monte Carlo check, not the identity above
+    assert abs(draws.mean() - exact) < 5 * standard_error
 
 
 def test_effective_number_of_components_is_three():
@@ -369,15 +388,14 @@ def test_dirichlet_concentration_controls_the_effective_number_of_components():
     """Small alpha_0 empties the surplus components; a large alpha_0 keeps all of them."""
     X, _ = separated_data()
     alphas = [1e-3, 1e-1, 10.0, 100.0]
-    effective = [
-        bayes.fit_variational(
-            X, 10, weight_concentration=a, random_state=0
-        ).effective_n_components()
-        for a in alphas
-    ]
+    fits = [bayes.fit_variational(X, 10, weight_concentration=a, random_state=0) for a in alphas]
+    effective = [fit.effective_n_components() for fit in fits]
     assert effective[0] == effective[1] == 3
     assert effective[-1] == 10
     assert effective == sorted(effective)
+    # not only prior pseudo-counts: with alpha_0 = 100 every component really holds data
+    assert np.all(fits[-1].expected_counts > 0.05 * len(X))
+    assert np.sum(fits[0].expected_counts > 0.01 * len(X)) == 3
 
 
 def test_empty_components_do_not_produce_nan():
@@ -471,6 +489,13 @@ def test_variational_result_mirrors_em_result():
     np.testing.assert_allclose(result.params.weights, q.alpha / q.alpha.sum())
     np.testing.assert_allclose(result.params.covariances, np.linalg.inv(q.nu[:, None, None] * q.W))
     assert result.objective is result.elbo
+    assert "effective_n_components=" in repr(result) and len(repr(result)) < 200
+    with pytest.raises(ValueError, match="expected 0 <= t <="):
+        result.responsibilities_at(X, result.n_iter + 1)
+    map_result = bayes.fit_map_em(X, 5, random_state=0)
+    assert len(map_result.history) == map_result.n_iter + 1 == len(map_result.objective)
+    assert map_result.responsibilities_at(X, -1).shape == (len(X), 5)
+    assert "objective=" in repr(map_result) and len(repr(map_result)) < 200
     assert gh.fit_variational is bayes.fit_variational  # exported lazily by the package
     assert gh.fit_map_em is bayes.fit_map_em
 
