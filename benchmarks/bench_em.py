@@ -29,6 +29,9 @@ the table shows medians. ``fit_em / iter`` and ``sk fit / iter`` are whole fits
 (validation, final responsibilities, ...) of ``--fit-iter`` iterations divided by
 that number.
 
+* **f32**: the same iteration with ``dtype=np.float32`` working buffers (optional mode;
+  sums still accumulated in float64); ``f32 rel dll`` is its largest relative
+  log-likelihood difference from the float64 trajectory.
 * **peak MB**: ``tracemalloc`` peak of a whole fit (``--fit-iter`` iterations, X
   allocated before). ``gh.fit_em`` returns the (N, K) responsibilities of the final
   parameters (the contract asks for them), so its peak includes N*K*8 bytes;
@@ -163,10 +166,12 @@ def sklearn_initialised(X, start):
 def bench_cell(n, k, n_iter, fit_iter, bound_repeats):
     X, start = make_problem(n, k)
     # --- per-iteration timing, alternating ---------------------------------
-    ws = ss._Workspace(X, k, X.mean(axis=0), ss._default_chunk_size(k, 2))
+    chunk = ss._default_chunk_size(k, 2)
+    ws = ss._Workspace(X, k, X.mean(axis=0), chunk)
+    ws32 = ss._Workspace(X, k, X.mean(axis=0), chunk, np.float32)
     gm = sklearn_initialised(X, start)
-    params = start
-    ours_t, sk_t, ours_ll, sk_ll = [], [], [], []
+    params = params32 = start
+    ours_t, f32_t, sk_t, ours_ll, f32_ll, sk_ll = [], [], [], [], [], []
     for _ in range(n_iter):
         t = time.perf_counter()
         stats = ws.statistics(params)
@@ -175,12 +180,19 @@ def bench_cell(n, k, n_iter, fit_iter, bound_repeats):
         ours_ll.append(stats.log_likelihood / n)
 
         t = time.perf_counter()
+        stats32 = ws32.statistics(params32)
+        params32 = ss.params_from_statistics(stats32, "full", 1e-6)
+        f32_t.append(time.perf_counter() - t)
+        f32_ll.append(stats32.log_likelihood / n)
+
+        t = time.perf_counter()
         log_prob_norm, log_resp = gm._e_step(X)
         gm._m_step(X, log_resp)
         sk_t.append(time.perf_counter() - t)
         sk_ll.append(log_prob_norm)
         del log_resp
     dll = float(np.max(np.abs(np.array(ours_ll) / np.array(sk_ll) - 1)))
+    dll32 = float(np.max(np.abs(np.array(f32_ll) / np.array(ours_ll) - 1)))
 
     # --- whole fits: time and peak memory ------------------------------------
     def fit_ours():
@@ -196,18 +208,22 @@ def bench_cell(n, k, n_iter, fit_iter, bound_repeats):
 
     fit_times, peaks = {}, {}
     for name, fn in (("ours", fit_ours), ("sk", fit_sk), ("loop", fit_loop)):
-        t = time.perf_counter()
-        fn()
-        fit_times[name] = (time.perf_counter() - t) / fit_iter
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        fit_times[name] = statistics.median(times) / fit_iter
         tracemalloc.start()
         fn()
         peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
 
     bound = physical_bound(X, k, bound_repeats)
-    ours, sk = statistics.median(ours_t), statistics.median(sk_t)
+    ours, sk, f32 = statistics.median(ours_t), statistics.median(sk_t), statistics.median(f32_t)
     return dict(
-        n=n, k=k, ours=ours, sk=sk, speedup=sk / ours, fit_ours=fit_times["ours"],
+        n=n, k=k, ours=ours, sk=sk, speedup=sk / ours, f32=f32, f32_speedup=sk / f32,
+        dll32=dll32, fit_ours=fit_times["ours"],
         fit_sk=fit_times["sk"], bound=bound, vs_bound=ours / bound,
         peak_ours=peaks["ours"], peak_loop=peaks["loop"], peak_sk=peaks["sk"],
         mem_ratio=peaks["sk"] / peaks["ours"], dll=dll,
@@ -274,10 +290,11 @@ def main(argv=None):
     header = (
         "| N | K | ours ms/iter | sklearn ms/iter | speed-up | fit_em ms/iter | "
         "sk fit ms/iter | bound ms | ours/bound | peak MB fit_em | peak MB em loop | "
-        "peak MB sklearn | sklearn/fit_em mem | max rel dll |"
+        "peak MB sklearn | sklearn/fit_em mem | max rel dll | f32 ms/iter | f32 speed-up | "
+        "f32 rel dll |"
     )
     print(header)
-    print("|" + " ---: |" * 14)
+    print("|" + " ---: |" * 17)
     rows = []
     for n in ns:
         for k in ks:
@@ -288,7 +305,8 @@ def main(argv=None):
                 f"{r['speedup']:.1f}x | {r['fit_ours'] * 1e3:.2f} | {r['fit_sk'] * 1e3:.2f} | "
                 f"{r['bound'] * 1e3:.2f} | {r['vs_bound']:.2f} | {r['peak_ours']:.1f} | "
                 f"{r['peak_loop']:.2f} | {r['peak_sk']:.1f} | {r['mem_ratio']:.1f}x | "
-                f"{r['dll']:.1e} |",
+                f"{r['dll']:.1e} | {r['f32'] * 1e3:.2f} | {r['f32_speedup']:.1f}x | "
+                f"{r['dll32']:.1e} |",
                 flush=True,
             )
     return rows

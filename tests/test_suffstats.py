@@ -165,6 +165,20 @@ def test_quadratic_features_layout():
     assert ss.quadratic_features(np.ones((5, 3))).shape == (10, 5)
 
 
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_float32_mode_keeps_log_likelihood_within_1e5(covariance_type):
+    X = make_data() + 1e4
+    start = start_params(X, covariance_type)
+    _, ref, _, _ = ss.em_iterations(X, start, max_iter=50, tol=0.0)
+    history, lls, _, _ = ss.em_iterations(X, start, max_iter=50, tol=0.0, dtype=np.float32)
+    np.testing.assert_allclose(lls, ref, rtol=1e-5)
+    assert history[-1].means.dtype == np.float64
+    stats = ss.compute_statistics(X, start, dtype="float32")
+    assert stats.Sxx.dtype == np.float64
+    with pytest.raises(ValueError, match="expected dtype float64 or float32"):
+        ss.compute_statistics(X, start, dtype=np.float16)
+
+
 # --------------------------------------------------------------------------- #
 # Chunks add up; chunk size does not matter                                    #
 # --------------------------------------------------------------------------- #
