@@ -172,3 +172,19 @@ def test_history_is_immutable(blobs):
     res = gh.fit_em(X, 4, max_iter=3, random_state=0)
     with pytest.raises(ValueError):
         res.history[0].means[0, 0] = 5.0
+
+
+@pytest.mark.parametrize("engine", ["suffstats", "reference"])
+def test_component_far_from_all_data_does_not_give_nan(engine):
+    """A component placed far away gets ~0 responsibility; EM stays finite and monotone."""
+    X, _, _ = gh.make_dataset("blobs", random_state=0)
+    start = gh.GMMParams(
+        [0.4, 0.4, 0.2],
+        [X[:250].mean(0), X[250:].mean(0), [1e3, 1e3]],
+        [np.cov(X.T)] * 2 + [np.eye(2)],
+    )
+    res = gh.fit_em(X, 3, initial_params=start, max_iter=30, tol=0.0, engine=engine)
+    assert np.all(np.isfinite(res.log_likelihoods))
+    assert np.all(np.diff(res.log_likelihoods) >= -1e-9 * np.abs(res.log_likelihoods[1:]))
+    assert res.params.weights[2] < 1e-12
+    assert np.all(np.isfinite(res.params.means)) and np.all(np.isfinite(res.responsibilities))
