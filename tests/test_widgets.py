@@ -248,3 +248,8 @@ def test_static_explorer_is_small(fitted):
     assert len(few.frames) == 6
     assert few.frames[-1][0] == result.n_iter
     few.close()
+
+
+def test_public_names_reachable_from_package():
+    for name in gw.__all__:
+        assert getattr(gh, name) is getattr(gw, name)
