@@ -268,8 +268,18 @@ def main(argv=None):
                         help="timed EM iterations per cell (default 15, quick 5)")
     parser.add_argument("--fit-iter", type=int, default=5,
                         help="iterations of the whole fits used for memory (default 5)")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="limit BLAS/OpenMP threads (threadpoolctl) for both contenders")
     args = parser.parse_args(argv)
+    if args.blas_threads is not None:
+        from threadpoolctl import threadpool_limits
 
+        with threadpool_limits(limits=args.blas_threads):
+            return _run(args)
+    return _run(args)
+
+
+def _run(args):
     if args.quick:
         ns, ks, n_iter, bound_repeats = (10**4, 10**5), (3, 5), args.iters or 5, 3
     else:
@@ -277,6 +287,9 @@ def main(argv=None):
 
     print("## EM per-iteration benchmark: gh.fit_em (suffstats engine) vs scikit-learn\n")
     print(describe_machine())
+    if hasattr(os, "getloadavg"):
+        print("- load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+              + (f"; BLAS threads limited to {args.blas_threads}" if args.blas_threads else ""))
     print(f"- D=2, float64, covariance_type='full', {n_iter} alternating iterations per cell "
           f"(medians), whole fits of {args.fit_iter} iterations for time and memory")
     print(f"- {TARGETS}\n")
@@ -309,6 +322,8 @@ def main(argv=None):
                 f"{r['dll32']:.1e} |",
                 flush=True,
             )
+    if hasattr(os, "getloadavg"):
+        print("\n- load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return rows
 
 

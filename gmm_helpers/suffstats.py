@@ -245,8 +245,9 @@ def _coefficients(params, shift):
     W = np.empty((k, _n_features_quadratic(d)))
     iu, ju = np.triu_indices(d)
     off = np.where(iu == ju, 0.5, 1.0)  # x_i^2 appears once, x_i x_j (i<j) stands for two
-    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log 0 = -inf
-        log_w = np.log(params.weights)
+    # a weight of exactly 0 would give log 0 = -inf, and BLAS kernels may then form
+    # 0 * -inf = NaN in padding; log(tiny) ~ -708 is just as impossible after the floor
+    log_w = np.log(np.maximum(params.weights, np.finfo(np.float64).tiny))
     for j in range(k):
         L_inv = np.linalg.solve(L[j], eye)  # triangular, D x D: cheap
         P = L_inv.T @ L_inv  # precision Sigma^-1
