@@ -525,8 +525,9 @@ def plot_log_likelihood(
         )
         (flagged,) = ax.plot(drops + 1, ll[drops + 1], "v", color="#D55E00", ms=9, zorder=4)
         flagged.set_gid("decrease")
-        # a legend placed with loc="best" keeps the note off the curve
-        ax.legend(
+        # a legend placed with loc="best" keeps the note off the curve; added as its own artist
+        # so that a later ax.legend() call adds a second legend instead of replacing the note
+        note_legend = ax.legend(
             [flagged],
             [note],
             loc="best",
@@ -535,6 +536,8 @@ def plot_log_likelihood(
             framealpha=0.95,
             prop={"weight": "bold", "size": 8.5},
         )
+        ax.add_artist(note_legend)
+        ax.legend_ = None
     ax.set_xlabel("iteration")
     ax.set_ylabel("log-likelihood per sample" if per_sample else "log-likelihood")
     ax.grid(True, alpha=0.3)

@@ -246,10 +246,13 @@ def test_snapshot_explicit_iterations(fitted):
 
 # ------------------------------------------------------------------------ log-likelihood
 def _texts(ax):
-    legend = ax.get_legend()
-    return [t.get_text() for t in ax.texts] + (
-        [t.get_text() for t in legend.get_texts()] if legend is not None else []
-    )
+    """Texts drawn in ax, including those of every legend it holds."""
+    from matplotlib.legend import Legend
+
+    legends = [a for a in ax.get_children() if isinstance(a, Legend)]
+    return [t.get_text() for t in ax.texts] + [
+        t.get_text() for legend in legends for t in legend.get_texts()
+    ]
 
 
 def test_log_likelihood_curve_and_snapshot_markers(fitted):
@@ -278,6 +281,10 @@ def test_log_likelihood_decrease_is_flagged(fitted):
     assert "largest drop 10" in notes[0]
     flagged = [line for line in ax.lines if line.get_gid() == "decrease"]
     np.testing.assert_array_equal(flagged[0].get_xdata(), [4])
+    # a notebook's own ax.legend() afterwards must not remove the note
+    ax.legend()
+    assert sum("decreased" in t for t in _texts(ax)) == 1
+    assert any("snapshots" in t for t in _texts(ax))
 
 
 def test_log_likelihood_per_sample(fitted):
