@@ -432,7 +432,7 @@ def test_variational_with_a_weak_prior_approaches_maximum_likelihood():
     np.testing.assert_allclose(result.params.covariances[order], ml.covariances, atol=2e-2)
 
 
-def sklearn_bgm(X, prior, n_components, seed):
+def sklearn_bgm(X, prior, n_components, seed, tol=1e-8):
     return BayesianGaussianMixture(
         n_components=n_components,
         covariance_type="full",
@@ -443,7 +443,7 @@ def sklearn_bgm(X, prior, n_components, seed):
         degrees_of_freedom_prior=prior.degrees_of_freedom,
         covariance_prior=prior.covariance_scale,
         reg_covar=0.0,
-        tol=1e-8,
+        tol=tol,
         max_iter=2000,
         random_state=seed,
     ).fit(X)
@@ -453,7 +453,7 @@ def test_labels_agree_with_sklearn_bayesian_gaussian_mixture():
     X, truth = separated_data(seed=3)
     result = bayes.fit_variational(X, 10, random_state=0)
     ours = result.responsibilities.argmax(axis=1)
-    theirs = sklearn_bgm(X, result.prior, 10, seed=0).predict(X)
+    theirs = sklearn_bgm(X, result.prior, 10, seed=0, tol=1e-4).predict(X)
     assert adjusted_rand_score(ours, theirs) >= 0.95
     assert adjusted_rand_score(ours, truth) >= 0.95
 
