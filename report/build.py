@@ -40,6 +40,7 @@ PANDOC_ARGS = [
     "--shift-heading-level-by=-1",  # the leading "# Title" becomes the document title
     "--wrap=preserve",
     "-V", "papersize=a4",
+    # make_figures.TEXT_WIDTH_IN assumes these margins (figures drawn at the text width)
     '--variable-json=margin:{"x": "1.8cm", "y": "1.5cm"}',
     "-V", "fontsize=10pt",
     "-V", "mainfont=Libertinus Serif",
