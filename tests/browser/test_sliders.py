@@ -4,7 +4,8 @@ For every notebook that calls ``em_explorer(`` (at least ``04_em_convergence.ipy
 open it in a private JupyterLab, run all cells, wait for the kernel to be idle, then
 
 * live explorer (CSS class ``gmm-em-explorer``): focus the slider handle, press ArrowRight a
-  few times and then End; the figure in its Output must change each time and the readout must
+  few times and then End; the figure image shown inside the explorer (a ``widgets.Image`` or
+  an ``Output``; compared by its decoded pixels) must change each time, and the readout must
   show the new iteration and a different log-likelihood;
 * kernel-free explorer (CSS class ``gmm-em-explorer-static``): shut the kernel down, then move
   its slider the same way; the visible frame must change (the slider is jslinked in the
