@@ -83,8 +83,8 @@ def _m_step(X, resp, covariance_type, reg_covar):
             raise
         raise ValueError(
             f"expected positive-definite covariances after adding reg_covar={reg_covar:g}, "
-            f"got a singular one ({exc}). Increase reg_covar, use fewer components, or "
-            "rescale the data."
+            f"got a singular one ({str(exc).split('got ')[-1]}). Increase reg_covar, use "
+            "fewer components, or rescale the data."
         ) from None
 
 

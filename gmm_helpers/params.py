@@ -9,6 +9,9 @@ import numpy as np
 from ._validation import check_covariance_type
 
 _SIMPLEX_ATOL = 1e-8
+# A covariance whose smallest Cholesky pivot is below this fraction of its largest
+# variance is singular to working precision (condition number above ~1e13).
+_SINGULAR_RTOL = 1e-13
 
 
 def _frozen(a):
@@ -92,11 +95,16 @@ class GMMParams:
             try:
                 chol[j] = np.linalg.cholesky(c[j])
             except np.linalg.LinAlgError:
+                chol[j] = np.nan
+            # Cholesky can "succeed" on a numerically singular matrix (a component
+            # that owns one point, without reg_covar): also require the smallest pivot
+            # to be above rounding level relative to the largest variance.
+            pivots = np.diagonal(chol[j]) ** 2
+            if not np.all(pivots > _SINGULAR_RTOL * d * np.max(np.diagonal(c[j]))):
                 raise ValueError(
                     f"expected symmetric positive-definite covariances, got component {j} "
-                    "that is not positive-definite; increase reg_covar, use fewer "
-                    "components, or rescale the data"
-                ) from None
+                    "that is singular or not positive-definite"
+                )
         object.__setattr__(self, "weights", _frozen(w))
         object.__setattr__(self, "means", _frozen(m))
         object.__setattr__(self, "covariances", _frozen(c))

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sklearn.mixture import GaussianMixture as SkGMM
 
@@ -78,10 +78,25 @@ def test_fit_em_is_shift_invariant_to_1e12(covariance_type):
     init=st.sampled_from(("random", "random_from_data", "kmeans", "kmeans++")),
 )
 def test_log_likelihood_never_decreases(seed, n, d, k, covariance_type, init):
+    """EM's guarantee, for exact EM (reg_covar=0).
+
+    With reg_covar > 0 the M-step is no longer the exact maximiser of Q, and the
+    log-likelihood may dip by ~reg_covar-sized amounts near convergence (hypothesis
+    found -2.5e-6 on n=20); a collapse to a singular covariance is a ValueError, and
+    such examples are discarded.
+    """
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)) * rng.uniform(0.5, 3, d) + rng.integers(-3, 3, (n, 1))
-    res = gh.fit_em(X, k, covariance_type=covariance_type, init=init, max_iter=60, tol=0.0,
-                    random_state=seed, reg_covar=1e-6)
+    try:
+        res = gh.fit_em(X, k, covariance_type=covariance_type, init=init, max_iter=60,
+                        tol=0.0, random_state=seed, reg_covar=0.0)
+    except ValueError as exc:
+        assert "reg_covar" in str(exc)
+        assume(False)
+    # A component collapsing onto one point is the likelihood singularity (notebook 01):
+    # its variance reaches rounding level and the arithmetic, not EM, decides the steps.
+    floor = 1e-8 * X.var(axis=0).min()
+    assume(min(np.linalg.eigvalsh(p.covariances).min() for p in res.history) > floor)
     steps = np.diff(res.log_likelihoods)
     assert np.all(steps >= -1e-9 * np.abs(res.log_likelihoods[1:])), steps.min()
     # history and log-likelihoods line up

@@ -87,7 +87,7 @@ def test_m_step_vanishing_component_is_finite(blobs):
     # and the next E-step is still finite
     r, ll = gh.e_step(X, p)
     assert np.all(np.isfinite(r)) and np.isfinite(ll)
-    with pytest.raises(ValueError, match="increase reg_covar"):
+    with pytest.raises(ValueError, match="Increase reg_covar"):
         gh.m_step(X, resp, reg_covar=0.0)
 
 
