@@ -58,6 +58,7 @@ log-likelihood trajectory still agrees with the reference to 6e-14 (L = 100),
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,26 +238,37 @@ def quadratic_features(X, shift=None):
     return phi
 
 
-def _coefficients(params, shift):
-    r"""Coefficient rows $W$ (K, F) with $W\phi(x - a) = \log\pi_k + \log\mathcal N_k(x)$."""
-    k, d = params.n_components, params.n_features
-    L = params.cholesky_factors  # Sigma_k = L L^T (computed once by GMMParams)
-    eye = np.eye(d)
-    W = np.empty((k, _n_features_quadratic(d)))
+@functools.lru_cache(maxsize=32)
+def _triu(d):
+    """Upper-triangle index pairs (row-major) and the factor of each quadratic term:
+    x_i^2 appears once in x^T P x, x_i x_j (i < j) stands for two."""
     iu, ju = np.triu_indices(d)
-    off = np.where(iu == ju, 0.5, 1.0)  # x_i^2 appears once, x_i x_j (i<j) stands for two
+    return iu, ju, np.where(iu == ju, 0.5, 1.0)
+
+
+def _coefficients(params, shift):
+    r"""Coefficient rows $W$ (K, F) with $W\phi(x - a) = \log\pi_k + \log\mathcal N_k(x)$.
+
+    With $P_k = \Sigma_k^{-1} = L_k^{-\top}L_k^{-1}$ and $\tilde\mu_k = \mu_k - a$:
+    $w_{k0} = \log\pi_k - \frac12(D\log 2\pi + \log\det\Sigma_k
+    + \lVert L_k^{-1}\tilde\mu_k\rVert^2)$, linear part $P_k\tilde\mu_k$,
+    quadratic part $-\frac12 P_{k,ii}$ and $-P_{k,ij}$ ($i<j$).
+    """
+    k, d = params.n_components, params.n_features
+    L = params.cholesky_factors  # Sigma_k = L_k L_k^T (computed once by GMMParams)
+    L_inv = np.linalg.solve(L, np.broadcast_to(np.eye(d), (k, d, d)))  # all K at once
+    P = np.swapaxes(L_inv, 1, 2) @ L_inv  # precisions
+    mu = params.means - shift  # (K, D)
+    z = (L_inv @ mu[:, :, None])[:, :, 0]  # L^-1 mu, so mu^T P mu = |z|^2
+    log_det = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
     # a weight of exactly 0 would give log 0 = -inf, and BLAS kernels may then form
     # 0 * -inf = NaN in padding; log(tiny) ~ -708 is just as impossible after the floor
     log_w = np.log(np.maximum(params.weights, np.finfo(np.float64).tiny))
-    for j in range(k):
-        L_inv = np.linalg.solve(L[j], eye)  # triangular, D x D: cheap
-        P = L_inv.T @ L_inv  # precision Sigma^-1
-        mu = params.means[j] - shift
-        z = L_inv @ mu
-        log_det = 2.0 * np.sum(np.log(np.diag(L[j])))
-        W[j, 0] = log_w[j] - 0.5 * (d * _LOG_2PI + log_det + z @ z)
-        W[j, 1 : 1 + d] = P @ mu
-        W[j, 1 + d :] = -off * P[iu, ju]
+    iu, ju, off = _triu(d)
+    W = np.empty((k, _n_features_quadratic(d)))
+    W[:, 0] = log_w - 0.5 * (d * _LOG_2PI + log_det + np.einsum("kd,kd->k", z, z))
+    W[:, 1 : 1 + d] = (P @ mu[:, :, None])[:, :, 0]
+    W[:, 1 + d :] = -off * P[:, iu, ju]
     return W
 
 
@@ -346,7 +358,7 @@ class _Workspace:
 def _statistics_from_table(T, n, ll, shift):
     """Unpack the (K, F) table [N_k, S_k, triu(Q_k)] into SufficientStatistics."""
     k, d = T.shape[0], shift.shape[0]
-    iu, ju = np.triu_indices(d)
+    iu, ju, _ = _triu(d)
     Sxx = np.empty((k, d, d))
     Sxx[:, iu, ju] = T[:, 1 + d :]
     Sxx[:, ju, iu] = T[:, 1 + d :]
