@@ -5,6 +5,18 @@ needs ipywidgets (install the ``plot`` / ``widgets`` extras). Each function's
 docstring names the notebook that derives it.
 """
 
+from . import bayes, suffstats  # NumPy only, like the core
+from .bayes import (
+    MAPEMResult,
+    NIWPrior,
+    VariationalPosterior,
+    VariationalResult,
+    default_map_prior,
+    default_variational_prior,
+    fit_map_em,
+    fit_variational,
+    map_m_step,
+)
 from .datasets import (
     DATASET_NAMES,
     OLD_FAITHFUL_COLUMNS,
@@ -23,8 +35,31 @@ from .mixture import GaussianMixture, NotFittedError
 from .model_selection import ModelSelection, aic, bic, n_parameters, select_model
 from .mstep import m_step
 from .params import GMMParams
+from .suffstats import SufficientStatistics, compute_statistics, params_from_statistics
 
 __version__ = "0.1.0"
+
+# Names from the optional-dependency modules, imported on first use so that
+# `import gmm_helpers` needs NumPy only (tests/test_api.py keeps these lists in
+# sync with each module's __all__).
+_LAZY = {
+    "plotting": (
+        "COMPONENT_COLORS",
+        "component_colors",
+        "mix_colors",
+        "snapshot_iterations",
+        "plot_cov_ellipse",
+        "plot_gmm",
+        "plot_em_snapshots",
+        "plot_log_likelihood",
+        "plot_density",
+        "save_em_animation",
+        "plot_bic",
+    ),
+    "widgets": ("EMExplorer", "em_explorer"),
+}
+_EXTRA = {"plotting": "plot", "widgets": "widgets"}
+_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     "DATASET_NAMES",
@@ -32,14 +67,24 @@ __all__ = [
     "GMMParams",
     "GaussianMixture",
     "KMeansResult",
+    "MAPEMResult",
     "ModelSelection",
+    "NIWPrior",
     "NotFittedError",
     "OLD_FAITHFUL_COLUMNS",
+    "SufficientStatistics",
+    "VariationalPosterior",
+    "VariationalResult",
     "aic",
     "bic",
     "component_log_densities",
+    "compute_statistics",
+    "default_map_prior",
+    "default_variational_prior",
     "e_step",
     "fit_em",
+    "fit_map_em",
+    "fit_variational",
     "init_params",
     "kmeans",
     "load_old_faithful",
@@ -49,32 +94,36 @@ __all__ = [
     "m_step",
     "make_blobs",
     "make_dataset",
+    "map_m_step",
     "n_parameters",
+    "params_from_statistics",
     "sample_gmm",
     "score_samples",
     "select_model",
     "standardize",
+    *_LAZY_NAMES,
 ]
 
 
 def __getattr__(name):
-    # Plotting and widgets are imported lazily, so `import gmm_helpers` needs NumPy only.
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        # the rest of bayes/suffstats stays reachable as gh.<name> too
+        for mod in (bayes, suffstats):
+            if name in mod.__all__:
+                return getattr(mod, name)
+        raise AttributeError(f"module 'gmm_helpers' has no attribute {name!r}")
     from importlib import import_module
 
-    for module in ("plotting", "widgets", "bayes", "suffstats"):
-        try:
-            mod = import_module(f".{module}", __name__)
-        except ImportError as exc:
-            if module in ("plotting", "widgets") and name in _LAZY.get(module, ()):
-                raise ImportError(
-                    f"gmm_helpers.{name} needs the optional dependencies of '{module}': "
-                    f"pip install 'gmm-helpers[{'plot' if module == 'plotting' else 'widgets'}]' "
-                    f"({exc})"
-                ) from exc
-            continue
-        if name in getattr(mod, "__all__", ()):
-            return getattr(mod, name)
-    raise AttributeError(f"module 'gmm_helpers' has no attribute {name!r}")
+    try:
+        mod = import_module(f".{module}", __name__)
+    except ImportError as exc:
+        raise ImportError(
+            f"gmm_helpers.{name} needs the optional dependencies of gmm_helpers.{module}: "
+            f"pip install 'gmm-helpers[{_EXTRA[module]}]' ({exc})"
+        ) from exc
+    return getattr(mod, name)
 
 
-_LAZY = {"plotting": (), "widgets": ()}
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

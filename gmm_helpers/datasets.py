@@ -95,7 +95,10 @@ def sample_gmm(params, n_samples, random_state=None):
     rng = check_random_state(random_state)
     labels = rng.choice(params.n_components, size=n_samples, p=params.weights)
     eps = rng.standard_normal((n_samples, params.n_features))
-    X = params.means[labels] + np.einsum("nij,nj->ni", params.cholesky_factors[labels], eps)
+    X = params.means[labels]
+    for k in range(params.n_components):  # per component: no (N, D, D) temporary
+        idx = labels == k
+        X[idx] += eps[idx] @ params.cholesky_factors[k].T
     return X, labels
 
 
