@@ -17,7 +17,7 @@ venv: $(STAMP)
 
 ## make lab: JupyterLab on the notebooks (http://localhost:8888)
 lab: venv
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS) notebooks/
 
 ## make test: lint, unit tests, report checks and strict nbval on every notebook
 test: venv
