@@ -93,7 +93,7 @@ _EXP_FLOORS = {np.dtype(np.float64): EXP_FLOOR, np.dtype(np.float32): -87.0}
 _LOG_2PI = np.log(2.0 * np.pi)
 
 #: Working-set target of one chunk (feature rows + log-density rows), in bytes.
-_CHUNK_BYTES = 1 << 20
+_CHUNK_BYTES = 3 << 19  # 1.5 MiB: measured best for K = 3..10 on an EPYC with 1 MiB L2 per core
 
 
 # --------------------------------------------------------------------------- #
@@ -429,7 +429,7 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
     params : GMMParams
         Parameters whose responsibilities are summed.
     chunk_size : int, optional
-        Points per chunk; by default about 1 MiB of working buffers.
+        Points per chunk; by default about 1.5 MiB of working buffers.
         Results do not depend on it beyond rounding (~1e-13 relative).
     shift : array-like of shape (n_features,), optional
         Centre subtracted from every point; default the mean of ``X``.
