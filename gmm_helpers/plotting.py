@@ -557,6 +557,8 @@ def plot_density(
     ylim=None,
     colorbar: bool = False,
     point_size: float = 6.0,
+    levels=None,
+    title: str | None = None,
 ):
     r"""Contours of the mixture's log-density :math:`\ln p(x) = \ln\sum_k\pi_k
     \mathcal{N}(x|\mu_k,\Sigma_k)` on a grid (log-sum-exp, via :func:`gmm_helpers.score_samples`).
@@ -582,6 +584,10 @@ def plot_density(
     colorbar : bool, default False
         Add a colour bar labelled ``log p(x)``.
     point_size : float, default 6
+    levels : array-like of float, optional
+        Explicit contour levels of ``log p(x)`` (overrides ``n_levels``/``depth``): use the
+        same levels in side-by-side panels, or one level such as an anomaly threshold.
+    title : str, optional
 
     Returns
     -------
@@ -607,8 +613,11 @@ def plot_density(
     GX, GY = np.meshgrid(gx, gy)
     logp = gh.score_samples(np.column_stack([GX.ravel(), GY.ravel()]), params)
     logp = logp.reshape(GX.shape)
-    top = math.floor(float(np.max(logp)))  # round so that the levels are readable numbers
-    levels = np.linspace(top - depth, top, int(n_levels))
+    if levels is None:
+        top = math.floor(float(np.max(logp)))  # round so that the levels are readable numbers
+        levels = np.linspace(top - depth, top, int(n_levels))
+    else:
+        levels = np.sort(np.atleast_1d(np.asarray(levels, dtype=float)))
     cs = ax.contour(GX, GY, logp, levels=levels, cmap=cmap, linewidths=1.0, zorder=2)
     if X is not None:
         ax.scatter(X[:, 0], X[:, 1], s=point_size, color="0.45", linewidths=0, alpha=0.6, zorder=1)
@@ -617,6 +626,8 @@ def plot_density(
     ax.set_ylim(*ylim)
     if colorbar:
         ax.figure.colorbar(cs, ax=ax, label="log p(x)")
+    if title is not None:
+        ax.set_title(title)
     return ax
 
 

@@ -313,6 +313,15 @@ def test_density_contours(fitted):
     assert len(fig.axes) == 2  # colour bar
 
 
+def test_density_explicit_levels_and_title(fitted):
+    X, result = fitted
+    fig, ax = plt.subplots()
+    gp.plot_density(result.params, ax=ax, X=X, n_grid=40, levels=[-6.5, -9.0], title="threshold")
+    (cs,) = [c for c in ax.collections if hasattr(c, "levels")]
+    np.testing.assert_allclose(cs.levels, [-9.0, -6.5])
+    assert ax.get_title() == "threshold"
+
+
 def test_density_without_data_covers_the_components(fitted):
     _, result = fitted
     fig, ax = plt.subplots()
