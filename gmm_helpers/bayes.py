@@ -553,6 +553,9 @@ def _monotone_slack(previous):
 
 @dataclass
 class MAPEMResult:
+    #: what ``objective`` holds (plots label and check this, not the log-likelihood)
+    objective_name = "log-likelihood + log-prior"
+
     r"""History of a MAP-EM run; mirrors ``gh.EMResult`` so the same plots and slider work.
 
     Attributes
@@ -1039,6 +1042,9 @@ def elbo(X, resp, posterior: VariationalPosterior, prior: NIWPrior) -> float:
 
 @dataclass
 class VariationalResult:
+    #: what ``objective`` holds (plots label and check this, not the log-likelihood)
+    objective_name = "ELBO"
+
     r"""History of a variational-Bayes run; mirrors ``gh.EMResult`` for plotting.
 
     Attributes

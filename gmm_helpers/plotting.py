@@ -492,11 +492,19 @@ def plot_log_likelihood(
     tol : float, default 1e-8
         Decreases smaller than ``tol * max(1, |log L|)`` count as round-off.
 
+    For the Bayesian fits of :mod:`gmm_helpers.bayes` (results with an ``objective`` and an
+    ``objective_name``) the quantity EM-style updates never decrease is that objective (the
+    ELBO, or log-likelihood + log-prior), so that is what is plotted and checked.
+
     Returns
     -------
     ax : matplotlib Axes
     """
-    ll = np.asarray(result.log_likelihoods, dtype=float)
+    name = getattr(result, "objective_name", None)
+    values = result.objective if name is not None else result.log_likelihoods
+    ll = np.asarray(values, dtype=float)
+    name = name or "log-likelihood"
+    short = "log L" if name == "log-likelihood" else name
     if ll.ndim != 1 or ll.size == 0:
         raise ValueError(f"expected a non-empty 1-D log_likelihoods, got shape {ll.shape}")
     if per_sample:
@@ -520,8 +528,8 @@ def plot_log_likelihood(
     if drops.size:
         listed = ", ".join(str(int(i) + 1) for i in drops[:5]) + (" ..." if drops.size > 5 else "")
         note = (
-            f"log L decreased at iteration {listed}\n"
-            f"(largest drop {-np.diff(ll)[drops].max():.3g}; exact EM never does this)"
+            f"{short} decreased at iteration {listed}\n"
+            f"(largest drop {(-np.diff(ll)[drops]).max():.3g}; exact EM never does this)"
         )
         (flagged,) = ax.plot(drops + 1, ll[drops + 1], "v", color="#D55E00", ms=9, zorder=4)
         flagged.set_gid("decrease")
@@ -539,7 +547,7 @@ def plot_log_likelihood(
         ax.add_artist(note_legend)
         ax.legend_ = None
     ax.set_xlabel("iteration")
-    ax.set_ylabel("log-likelihood per sample" if per_sample else "log-likelihood")
+    ax.set_ylabel(f"{name} per sample" if per_sample else name)
     ax.grid(True, alpha=0.3)
     return ax
 

@@ -111,7 +111,12 @@ class EMExplorer:
         if len(history) == 0:
             raise ValueError("expected a result with a non-empty history, got none")
         _check_params_2d(history[0])
-        self.log_likelihoods = np.asarray(result.log_likelihoods, dtype=float)
+        # Bayesian fits (gmm_helpers.bayes) step through their objective (ELBO, or
+        # log-likelihood + log-prior), which is what never decreases for them.
+        self.objective_name = getattr(result, "objective_name", None) or "log-likelihood"
+        self._short = "log L" if self.objective_name == "log-likelihood" else self.objective_name
+        values = result.objective if hasattr(result, "objective_name") else result.log_likelihoods
+        self.log_likelihoods = np.asarray(values, dtype=float)
         if self.log_likelihoods.shape != (len(history),):
             raise ValueError(
                 f"expected log_likelihoods of length len(history) = {len(history)}, "
@@ -171,8 +176,10 @@ class EMExplorer:
         )
         self._title = ax_gmm.set_title("", fontsize=10)
         ax_gmm.tick_params(labelsize=8)
+        ax_gmm.set_xlabel("$x_1$", fontsize=9, labelpad=1)
+        ax_gmm.set_ylabel("$x_2$", fontsize=9, labelpad=1)
         plot_log_likelihood(self.result, ax=ax_ll, every=5)
-        ax_ll.set_title("log-likelihood (total)", fontsize=10)
+        ax_ll.set_title(f"{self.objective_name} (total)", fontsize=10)
         ax_ll.set_ylabel("")
         ax_ll.tick_params(labelsize=8)
         ax_ll.xaxis.label.set_fontsize(9)
@@ -205,10 +212,10 @@ class EMExplorer:
                 change = "&mdash; (start)"
             else:
                 change = f"{ll[t] - ll[t - 1]:+.4g}"
-            title = f"iteration {t}, log L = {ll[t]:.2f}"
+            title = f"iteration {t}, {self._short} = {ll[t]:.2f}"
             html = (
                 f"<b>iteration {t}</b> of {self.n_iter} &nbsp;|&nbsp; "
-                f"log L = {ll[t]:.4f} &nbsp;|&nbsp; change = {change}"
+                f"{self._short} = {ll[t]:.4f} &nbsp;|&nbsp; change = {change}"
             )
             return t, t, t, title, html
         t, phase = divmod(int(step), 2)
@@ -216,7 +223,7 @@ class EMExplorer:
             title = f"iteration {t}: E-step (new responsibilities)"
             html = (
                 f"<b>E-step</b> on iteration {t}: responsibilities recomputed from "
-                f"the current ellipses &nbsp;|&nbsp; log L = {ll[t]:.4f}"
+                f"the current ellipses &nbsp;|&nbsp; {self._short} = {ll[t]:.4f}"
             )
             return t, t, t, title, html
         # M-step: ellipses of t+1 from the responsibilities of t
@@ -224,7 +231,7 @@ class EMExplorer:
         title = f"iteration {t + 1}: M-step (new ellipses)"
         html = (
             f"<b>M-step</b> &rarr; iteration {t + 1}: new weights, means and covariances "
-            f"from the same responsibilities &nbsp;|&nbsp; log L = {ll[t + 1]:.4f} "
+            f"from the same responsibilities &nbsp;|&nbsp; {self._short} = {ll[t + 1]:.4f} "
             f"&nbsp;|&nbsp; change = {change}"
         )
         return t + 1, t, t + 1, title, html

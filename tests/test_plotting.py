@@ -412,3 +412,28 @@ def test_plot_bic_rejects_unknown_criterion():
 def test_public_names_reachable_from_package():
     for name in gp.__all__:
         assert getattr(gh, name) is getattr(gp, name)
+
+
+def test_log_likelihood_note_reports_the_largest_of_several_drops(fitted):
+    from types import SimpleNamespace
+
+    _, result = fitted
+    ll = np.linspace(-100.0, -90.0, 12)
+    ll[4] -= 2.0  # small drop into iteration 4
+    ll[8] -= 5.0  # larger drop into iteration 8
+    fig, ax = plt.subplots()
+    gp.plot_log_likelihood(SimpleNamespace(log_likelihoods=ll, n_samples=10), ax=ax)
+    note = [t for t in _texts(ax) if "decreased" in t][0]
+    drop8 = ll[7] - ll[8]
+    assert f"largest drop {drop8:.3g}" in note, note
+
+
+def test_bayesian_results_plot_their_objective():
+    X, _, _ = gh.make_dataset("blobs", random_state=0)
+    vb = gh.fit_variational(X, 6, random_state=0, max_iter=40)
+    fig, ax = plt.subplots()
+    gp.plot_log_likelihood(vb, ax=ax)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), vb.elbo)
+    assert ax.get_ylabel() == "ELBO"
+    assert not any("decreased" in t for t in _texts(ax))
+    plt.close(fig)

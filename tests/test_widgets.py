@@ -253,3 +253,12 @@ def test_static_explorer_is_small(fitted):
 def test_public_names_reachable_from_package():
     for name in gw.__all__:
         assert getattr(gh, name) is getattr(gw, name)
+
+
+def test_explorer_of_a_variational_fit_steps_through_the_elbo():
+    X, _, _ = gh.make_dataset("blobs", random_state=0)
+    vb = gh.fit_variational(X, 6, random_state=0, max_iter=30)
+    ex = gh.em_explorer(X, vb)
+    ex.slider.value = 3
+    assert "ELBO" in ex.readout.value and f"{vb.elbo[3]:.4f}" in ex.readout.value
+    np.testing.assert_allclose(ex._marker.get_ydata(), [vb.elbo[3]])
