@@ -68,9 +68,14 @@ class ModelSelection:
     best_n_components : int
     best_covariance_type : str
     best_params : GMMParams
-        The model with the lowest BIC.
+        The model with the lowest BIC among the non-degenerate cells.
     results : dict (str, int) -> EMResult
     n_samples : int
+    degenerate : dict str -> ndarray of bool
+        Cells whose best fit has a component collapsed to the regulariser (its
+        smallest covariance eigenvalue within 10x ``reg_covar``, e.g. a component on
+        tied or repeated values). Their likelihood is an artefact, not a fit: they
+        are not chosen as best (mclust reports such cells as NA).
     """
 
     n_components_range: list
@@ -84,6 +89,7 @@ class ModelSelection:
     best_params: object
     results: dict = field(repr=False)
     n_samples: int = 0
+    degenerate: dict = field(default_factory=dict)
 
     def table(self, criterion="bic"):
         """Rows ``(covariance_type, K, value)`` as a list, for printing."""
@@ -102,6 +108,7 @@ def select_model(
     n_init=5,
     random_state=0,
     init="kmeans++",
+    exclude_degenerate=True,
     **fit_kwargs,
 ):
     r"""Fit every (covariance type, K) and pick the lowest BIC.
@@ -119,6 +126,9 @@ def select_model(
     n_init : int
     random_state : None, int or numpy.random.Generator
     init : str
+    exclude_degenerate : bool, default True
+        Never pick a cell whose fit collapsed a component onto the regulariser
+        (see ``ModelSelection.degenerate``).
     **fit_kwargs
         Passed to :func:`fit_em` (``tol``, ``reg_covar``, ``max_iter``).
 
@@ -137,9 +147,11 @@ def select_model(
         check_covariance_type(ct)
     rng = check_random_state(random_state)
     n, d = X.shape
-    ll, b, a, p, results = {}, {}, {}, {}, {}
+    reg_covar = fit_kwargs.get("reg_covar", 1e-6)
+    ll, b, a, p, results, degenerate = {}, {}, {}, {}, {}, {}
     for ct in covariance_types:
         ll[ct] = np.empty(len(ks))
+        degenerate[ct] = np.zeros(len(ks), dtype=bool)
         p[ct] = np.array([n_parameters(k, d, ct) for k in ks])
         for i, k in enumerate(ks):
             res = fit_em(
@@ -147,11 +159,22 @@ def select_model(
             )
             results[(ct, k)] = res
             ll[ct][i] = res.log_likelihoods[-1]
+            smallest = np.linalg.eigvalsh(res.params.covariances).min()
+            degenerate[ct][i] = smallest <= 10.0 * reg_covar + 1e-12 * X.var(axis=0).max()
         b[ct] = -2.0 * ll[ct] + p[ct] * np.log(n)
         a[ct] = -2.0 * ll[ct] + 2.0 * p[ct]
-    best_ct, best_i = min(
-        ((ct, i) for ct in covariance_types for i in range(len(ks))), key=lambda c: b[c[0]][c[1]]
-    )
+    cells = [
+        (ct, i)
+        for ct in covariance_types
+        for i in range(len(ks))
+        if not (exclude_degenerate and degenerate[ct][i])
+    ]
+    if not cells:
+        raise ValueError(
+            "expected at least one non-degenerate fit, got every cell collapsed onto "
+            "reg_covar; increase reg_covar or rescale the data"
+        )
+    best_ct, best_i = min(cells, key=lambda c: b[c[0]][c[1]])
     best_k = ks[best_i]
     return ModelSelection(
         n_components_range=ks,
@@ -165,4 +188,5 @@ def select_model(
         best_params=results[(best_ct, best_k)].params,
         results=results,
         n_samples=n,
+        degenerate=degenerate,
     )

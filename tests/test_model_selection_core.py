@@ -71,3 +71,21 @@ def test_estimator_init_shapes(covariance_type):
     np.testing.assert_allclose(start.means, sk.means_)
     full_cov = gh.mixture._to_full(sk.covariances_, covariance_type, 3, 2, "cov")
     np.testing.assert_allclose(start.covariances, full_cov, rtol=1e-8)
+
+
+def test_select_model_skips_fits_collapsed_onto_repeated_values():
+    """Old Faithful's waiting times repeat (14 eruptions at exactly 83 min): a diag
+    component can sit on them with variance reg_covar and an artificially high likelihood."""
+    X = gh.load_old_faithful()
+    sel = gh.select_model(X, range(1, 7), n_init=10, random_state=1)
+    assert sel.degenerate["diag"].any()  # the collapse happens for this seed
+    i = sel.n_components_range.index(sel.best_n_components)
+    assert not sel.degenerate[sel.best_covariance_type][i]
+    # the degenerate cell would have won on raw BIC
+    raw_best = min(v.min() for v in sel.bic.values())
+    assert raw_best < sel.bic[sel.best_covariance_type][i]
+    assert (sel.best_covariance_type, sel.best_n_components) == ("tied", 3)  # as mclust (EEE, 3)
+    keep = gh.select_model(X, range(1, 7), n_init=10, random_state=1, exclude_degenerate=False)
+    j = keep.n_components_range.index(keep.best_n_components)
+    assert keep.degenerate[keep.best_covariance_type][j]
+    assert keep.bic[keep.best_covariance_type][j] == raw_best
