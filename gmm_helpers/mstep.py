@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ._validation import (
@@ -81,10 +83,11 @@ def _m_step(X, resp, covariance_type, reg_covar):
     except ValueError as exc:
         if "positive-definite" not in str(exc):
             raise
+        which = re.search(r"component \d+", str(exc))
         raise ValueError(
             f"expected positive-definite covariances after adding reg_covar={reg_covar:g}, "
-            f"got a singular one ({str(exc).split('got ')[-1]}). Increase reg_covar, use "
-            "fewer components, or rescale the data."
+            f"got a singular covariance for {which.group(0) if which else 'a component'}. "
+            "Increase reg_covar, use fewer components, or rescale the data."
         ) from None
 
 
