@@ -57,8 +57,9 @@ _LAZY = {
         "plot_bic",
     ),
     "widgets": ("EMExplorer", "em_explorer"),
+    "distributed": ("DaskEMResult", "dask_statistics", "fit_em_dask", "responsibilities_dask"),
 }
-_EXTRA = {"plotting": "plot", "widgets": "widgets"}
+_EXTRA = {"plotting": "plot", "widgets": "widgets", "distributed": "scale"}
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [

@@ -92,7 +92,7 @@ class EMResult:
 
     def __repr__(self):
         return (
-            f"EMResult(n_components={self.params.n_components}, "
+            f"{type(self).__name__}(n_components={self.params.n_components}, "
             f"covariance_type={self.covariance_type!r}, init={self.init!r}, "
             f"n_iter={self.n_iter}, converged={self.converged}, "
             f"log_likelihood={self.log_likelihoods[-1]:.4f})"

@@ -12,6 +12,9 @@ def test_lazy_names_match_module_all():
 
     assert set(gh._LAZY["plotting"]) == set(plotting.__all__)
     assert set(gh._LAZY["widgets"]) == set(widgets.__all__)
+    import gmm_helpers.distributed as distributed
+
+    assert set(gh._LAZY["distributed"]) == set(distributed.__all__)
     for name in gh.__all__:
         assert getattr(gh, name) is not None, name
     assert "plot_gmm" in dir(gh) and "em_explorer" in dir(gh)
@@ -21,7 +24,8 @@ def test_core_import_needs_numpy_only():
     code = (
         "import sys, gmm_helpers as gh; "
         "X = gh.make_dataset('blobs')[0]; gh.fit_em(X, 4, random_state=0); "
-        "bad = [m for m in ('matplotlib', 'ipywidgets', 'scipy', 'sklearn') if m in sys.modules]; "
+        "bad = [m for m in ('matplotlib', 'ipywidgets', 'scipy', 'sklearn', 'dask') "
+        "if m in sys.modules]; "
         "print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

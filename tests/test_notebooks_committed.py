@@ -1,0 +1,66 @@
+"""Cheap checks that every committed notebook is a clean top-to-bottom run.
+
+Strict nbval compares outputs only if they were committed; these checks fail fast
+(without a kernel) if a notebook was saved without outputs, executed out of order,
+saved with an error, or grew too large.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EXPECTED = [
+    "01_gmm_from_first_principles",
+    "02_e_step",
+    "03_m_step",
+    "04_em_convergence",
+    "05_local_optima_and_initialization",
+    "06_model_selection_bic",
+    "07_bayesian_gmm",
+    "08_density_and_anomaly_detection",
+    "09_scaling_em",
+]
+
+
+def code_cells(path):
+    nb = json.loads(path.read_text())
+    return nb, [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+
+
+def test_course_notebooks_present():
+    names = {p.stem for p in NOTEBOOKS}
+    missing = [n for n in EXPECTED if n not in names]
+    assert not missing, f"missing notebooks: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_with_outputs_in_order(path):
+    nb, cells = code_cells(path)
+    counts = [c["execution_count"] for c in cells]
+    assert None not in counts, f"{path.name}: cells without execution count (not executed)"
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: out-of-order {counts}"
+    assert any(c["outputs"] for c in cells), f"{path.name}: committed without outputs"
+    errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
+    raising = ["NBVAL_RAISES_EXCEPTION" in "".join(c["source"]) for c in cells]
+    assert not errors or any(raising), f"{path.name}: error outputs {errors[:1]}"
+    stderr = [o for c in cells for o in c["outputs"] if o.get("name") == "stderr"]
+    assert not stderr, f"{path.name}: stderr output (warnings?) {stderr[:1]}"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_structure_and_size(path):
+    nb, _ = code_cells(path)
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert text.lstrip().startswith("# "), f"{path.name}: no title"
+    for heading in ("What you will learn", "Summary", "Exercises"):
+        assert heading in text, f"{path.name}: missing '{heading}'"
+    assert "import gmm_helpers as gh" in "".join(
+        "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
+    )
+    assert path.stat().st_size < 6 * 2**20, f"{path.name}: {path.stat().st_size / 2**20:.1f} MB"
+    for link in [w for w in text.split("(") if ".ipynb)" in w]:
+        target = link.split(")")[0]
+        assert (path.parent / target).exists(), f"{path.name}: broken link to {target}"
