@@ -73,9 +73,10 @@ class ModelSelection:
     n_samples : int
     degenerate : dict str -> ndarray of bool
         Cells whose best fit has a component collapsed to the regulariser (its
-        smallest covariance eigenvalue within 10x ``reg_covar``, e.g. a component on
-        tied or repeated values). Their likelihood is an artefact, not a fit: they
-        are not chosen as best (mclust reports such cells as NA).
+        smallest covariance eigenvalue minus ``reg_covar`` below 1e-6 of the data's
+        smallest variance, e.g. a component on tied or repeated values). Their
+        likelihood is an artefact, not a fit: they are not chosen as best (mclust
+        reports such cells as NA).
     """
 
     n_components_range: list
@@ -159,8 +160,10 @@ def select_model(
             )
             results[(ct, k)] = res
             ll[ct][i] = res.log_likelihoods[-1]
+            # collapsed: what is left of the smallest variance once reg_covar is
+            # taken off is zero to within 1e-6 of the data's smallest variance
             smallest = np.linalg.eigvalsh(res.params.covariances).min()
-            degenerate[ct][i] = smallest <= 10.0 * reg_covar + 1e-12 * X.var(axis=0).max()
+            degenerate[ct][i] = smallest - reg_covar <= 1e-6 * X.var(axis=0).min()
         b[ct] = -2.0 * ll[ct] + p[ct] * np.log(n)
         a[ct] = -2.0 * ll[ct] + 2.0 * p[ct]
     cells = [

@@ -741,12 +741,15 @@ def plot_bic(selection, ax=None, criterion: str = "bic"):
 
     :math:`\mathrm{BIC} = -2\ln\hat L + p\ln N` and :math:`\mathrm{AIC} = -2\ln\hat L + 2p`
     (lower is better); the best (lowest) point over all lines is marked with a star.
+    Cells that :func:`gmm_helpers.select_model` flagged as degenerate (a component collapsed
+    onto ``reg_covar``; ``selection.degenerate``) are left out of the lines, marked with a
+    red cross, and never starred (mclust reports them as NA).
 
     Parameters
     ----------
     selection : object from :func:`gmm_helpers.select_model`
         Needs ``n_components_range`` (list of K), ``covariance_types`` and the dict attribute
-        named by ``criterion`` (covariance type -> array over K).
+        named by ``criterion`` (covariance type -> array over K); ``degenerate`` is optional.
     ax : matplotlib Axes, optional
     criterion : {"bic", "aic"}, default "bic"
 
@@ -757,16 +760,22 @@ def plot_bic(selection, ax=None, criterion: str = "bic"):
     if criterion not in ("bic", "aic"):
         raise ValueError(f"expected criterion 'bic' or 'aic', got {criterion!r}")
     values = getattr(selection, criterion)
+    degenerate = getattr(selection, "degenerate", None) or {}
     ks = np.asarray(list(selection.n_components_range))
     if ax is None:
         ax = plt.gca()
     best = (np.inf, None, None)
+    flagged_x, flagged_y = [], []
     for i, cov_type in enumerate(selection.covariance_types):
         v = np.asarray(values[cov_type], dtype=float)
         if v.shape != ks.shape:
             raise ValueError(
                 f"expected {criterion}[{cov_type!r}] of shape {ks.shape}, got {v.shape}"
             )
+        bad = np.asarray(degenerate.get(cov_type, np.zeros(ks.shape, bool)), dtype=bool)
+        flagged_x += list(ks[bad])
+        flagged_y += list(v[bad])
+        v = np.where(bad, np.nan, v)
         ax.plot(
             ks,
             v,
@@ -780,6 +789,9 @@ def plot_bic(selection, ax=None, criterion: str = "bic"):
             j = int(np.nanargmin(np.where(np.isfinite(v), v, np.nan)))
             if v[j] < best[0]:
                 best = (float(v[j]), int(ks[j]), cov_type)
+    if flagged_x:
+        ax.plot(flagged_x, flagged_y, "x", color="#D55E00", ms=9, mew=2, linestyle="none",
+                zorder=4, label="degenerate fit (excluded)")
     if best[1] is not None:
         ax.plot(
             [best[1]],

@@ -89,3 +89,11 @@ def test_select_model_skips_fits_collapsed_onto_repeated_values():
     j = keep.n_components_range.index(keep.best_n_components)
     assert keep.degenerate[keep.best_covariance_type][j]
     assert keep.bic[keep.best_covariance_type][j] == raw_best
+
+
+def test_degenerate_flag_is_relative_to_reg_covar():
+    """A large reg_covar must not flag healthy fits (review of notebook 06)."""
+    X = gh.load_old_faithful()
+    sel = gh.select_model(X, range(1, 5), covariance_types=("tied", "full"), n_init=3,
+                          reg_covar=1e-2)
+    assert not any(v.any() for v in sel.degenerate.values())

@@ -404,6 +404,20 @@ def test_plot_bic_with_real_selection():
     assert sel.best_covariance_type in star.get_label()
 
 
+def test_plot_bic_excludes_degenerate_cells():
+    sel = _fake_selection()
+    sel.degenerate = {"spherical": np.array([False, False, False, False]),
+                      "full": np.array([False, True, False, False])}  # the lowest BIC
+    fig, ax = plt.subplots()
+    gp.plot_bic(sel, ax=ax)
+    (star,) = [line for line in ax.lines if line.get_label().startswith("best")]
+    np.testing.assert_allclose([star.get_xdata()[0], star.get_ydata()[0]], (3, 22.0))
+    (cross,) = [line for line in ax.lines if line.get_label().startswith("degenerate")]
+    np.testing.assert_allclose([cross.get_xdata()[0], cross.get_ydata()[0]], (2, 20.0))
+    full = [line for line in ax.lines if line.get_label() == "full"][0]
+    assert np.isnan(full.get_ydata()[1])
+
+
 def test_plot_bic_rejects_unknown_criterion():
     with pytest.raises(ValueError, match="expected criterion"):
         gp.plot_bic(_fake_selection(), criterion="loglik")
