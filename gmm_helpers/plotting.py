@@ -567,6 +567,8 @@ def plot_density(
     point_size: float = 6.0,
     levels=None,
     title: str | None = None,
+    colors=None,
+    linewidths: float = 1.0,
 ):
     r"""Contours of the mixture's log-density :math:`\ln p(x) = \ln\sum_k\pi_k
     \mathcal{N}(x|\mu_k,\Sigma_k)` on a grid (log-sum-exp, via :func:`gmm_helpers.score_samples`).
@@ -596,10 +598,14 @@ def plot_density(
         Explicit contour levels of ``log p(x)`` (overrides ``n_levels``/``depth``): use the
         same levels in side-by-side panels, or one level such as an anomaly threshold.
     title : str, optional
+    colors : colour or list of colours, optional
+        Fixed contour colour(s) instead of ``cmap`` (e.g. ``"#D55E00"`` for a threshold).
+    linewidths : float, default 1.0
 
     Returns
     -------
     ax : matplotlib Axes
+        (the contour set itself is kept as ``ax._gmm_density``)
     """
     _check_params_2d(params)
     if X is not None:
@@ -626,7 +632,9 @@ def plot_density(
         levels = np.linspace(top - depth, top, int(n_levels))
     else:
         levels = np.sort(np.atleast_1d(np.asarray(levels, dtype=float)))
-    cs = ax.contour(GX, GY, logp, levels=levels, cmap=cmap, linewidths=1.0, zorder=2)
+    style = {"colors": colors} if colors is not None else {"cmap": cmap}
+    cs = ax.contour(GX, GY, logp, levels=levels, linewidths=linewidths, zorder=2, **style)
+    ax._gmm_density = cs
     if X is not None:
         ax.scatter(X[:, 0], X[:, 1], s=point_size, color="0.45", linewidths=0, alpha=0.6, zorder=1)
     ax.plot(params.means[:, 0], params.means[:, 1], "+", color="black", ms=8, zorder=3)

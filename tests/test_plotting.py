@@ -320,6 +320,12 @@ def test_density_explicit_levels_and_title(fitted):
     (cs,) = [c for c in ax.collections if hasattr(c, "levels")]
     np.testing.assert_allclose(cs.levels, [-9.0, -6.5])
     assert ax.get_title() == "threshold"
+    fig, ax = plt.subplots()
+    gp.plot_density(result.params, ax=ax, n_grid=30, levels=[-6.5], colors="#D55E00",
+                    linewidths=2.5)
+    cs = ax._gmm_density
+    np.testing.assert_allclose(cs.get_linewidths(), [2.5])
+    np.testing.assert_allclose(cs.get_edgecolor()[0][:3], [0xD5 / 255, 0x5E / 255, 0.0])
 
 
 def test_density_without_data_covers_the_components(fitted):
