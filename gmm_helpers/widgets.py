@@ -127,7 +127,7 @@ class EMExplorer:
         self.n_iter = len(history) - 1
         self.static = bool(static)
         self.n_std = float(n_std)
-        self.dpi = int(dpi if dpi is not None else (64 if static else 80))
+        self.dpi = int(dpi if dpi is not None else 80)
         n = len(self.X)
         self.point_size = float(
             point_size
@@ -453,7 +453,7 @@ def em_explorer(
         Mahalanobis radius of the ellipses.
     figsize : (float, float), default (8.4, 3.6)
     dpi : int, optional
-        Default 80 live, 64 static (smaller stored notebooks).
+        Default 80 (the static frames are still only ~15 kB each).
     point_size : float, optional
         Default shrinks with the number of points.
     interval : int, default 400
