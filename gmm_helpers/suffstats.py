@@ -40,7 +40,7 @@ machine it runs on. ``exp(-707)`` is ``1e-307``, so the floor changes a
 responsibility of at most ``1e-307`` — far below anything it is summed with.
 
 An optional float32 mode (``dtype=np.float32``) runs the chunk buffers in single
-precision (about 1.8x faster; sums still accumulated in float64) and keeps the
+precision (about 1.6x faster; sums still accumulated in float64) and keeps the
 log-likelihood within ~1e-6 relative of float64; float64 is the default and the
 only mode :func:`gmm_helpers.fit_em` uses.
 
@@ -435,7 +435,7 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
         Centre subtracted from every point; default the mean of ``X``.
     dtype : {numpy.float64, numpy.float32}
         Working precision of the chunk buffers (the sums are accumulated in
-        float64 either way). float32 is about 1.8x faster and keeps the
+        float64 either way). float32 is about 1.6x faster and keeps the
         log-likelihood within ~1e-6 relative (tested to 1e-5); float64 is the
         default.
 
