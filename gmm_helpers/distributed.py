@@ -81,9 +81,6 @@ class DaskEMResult(EMResult):
             raise ValueError(f"expected 0 <= t <= {self.n_iter}, got {t}")
         return responsibilities_dask(X, self.history[t])
 
-    def __repr__(self):
-        return "Dask" + super().__repr__()
-
 
 # --------------------------------------------------------------------------- #
 # Helpers that run on the workers (module level, so they pickle by reference)  #
