@@ -781,8 +781,9 @@ def plot_bic(selection, ax=None, criterion: str = "bic"):
                 f"expected {criterion}[{cov_type!r}] of shape {ks.shape}, got {v.shape}"
             )
         bad = np.asarray(degenerate.get(cov_type, np.zeros(ks.shape, bool)), dtype=bool)
-        flagged_x += list(ks[bad])
-        flagged_y += list(v[bad])
+        shown = bad & np.isfinite(v)
+        flagged_x += list(ks[shown])
+        flagged_y += list(v[shown])
         v = np.where(bad, np.nan, v)
         ax.plot(
             ks,

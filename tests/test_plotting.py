@@ -422,6 +422,10 @@ def test_plot_bic_excludes_degenerate_cells():
     np.testing.assert_allclose([cross.get_xdata()[0], cross.get_ydata()[0]], (2, 20.0))
     full = [line for line in ax.lines if line.get_label() == "full"][0]
     assert np.isnan(full.get_ydata()[1])
+    sel.bic["full"] = np.where(sel.degenerate["full"], np.nan, sel.bic["full"])
+    fig, ax = plt.subplots()
+    gp.plot_bic(sel, ax=ax)  # a blanked flagged cell: nothing to mark, no legend entry
+    assert not [line for line in ax.lines if line.get_label().startswith("degenerate")]
 
 
 def test_plot_bic_rejects_unknown_criterion():
