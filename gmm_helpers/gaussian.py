@@ -78,6 +78,11 @@ def log_gaussian_pdf(X, mean, cov):
         raise ValueError(f"expected cov of shape ({d}, {d}) to match X, got shape {cov.shape}")
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
         raise ValueError("expected finite mean and cov, got NaN or inf")
+    # Cholesky reads only the lower triangle: an asymmetric cov would be silently
+    # replaced by its symmetric lower part, so refuse it (same test as GMMParams).
+    asym = np.abs(cov - cov.T).max() / max(np.abs(cov).max(), np.finfo(float).tiny)
+    if asym > 1e-8:
+        raise ValueError(f"expected a symmetric cov, got relative asymmetry {asym:.2e}")
     try:
         chol = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
