@@ -553,9 +553,6 @@ def _monotone_slack(previous):
 
 @dataclass
 class MAPEMResult:
-    #: what ``objective`` holds (plots label and check this, not the log-likelihood)
-    objective_name = "log-likelihood + log-prior"
-
     r"""History of a MAP-EM run; mirrors ``gh.EMResult`` so the same plots and slider work.
 
     Attributes
@@ -584,6 +581,9 @@ class MAPEMResult:
     best_run : int
         Always 0.
     """
+
+    #: what ``objective`` holds (plots label and check this, not the log-likelihood)
+    objective_name = "log-likelihood + log-prior"
 
     params: GMMParams
     history: list
@@ -1042,9 +1042,6 @@ def elbo(X, resp, posterior: VariationalPosterior, prior: NIWPrior) -> float:
 
 @dataclass
 class VariationalResult:
-    #: what ``objective`` holds (plots label and check this, not the log-likelihood)
-    objective_name = "ELBO"
-
     r"""History of a variational-Bayes run; mirrors ``gh.EMResult`` for plotting.
 
     Attributes
@@ -1069,6 +1066,9 @@ class VariationalResult:
     init, covariance_type, n_samples, run_log_likelihoods, run_n_iter, best_run
         As in ``gh.EMResult`` (one run).
     """
+
+    #: what ``objective`` holds (plots label and check this, not the log-likelihood)
+    objective_name = "ELBO"
 
     params: GMMParams
     history: list

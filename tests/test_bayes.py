@@ -554,3 +554,12 @@ def test_elbo_and_map_objective_never_decrease(seed, n_components, n_features, n
     )
     slack = 1e-9 * np.maximum(1.0, np.abs(mp.objective[:-1]))
     assert np.all(np.diff(mp.objective) >= -slack)
+
+
+def test_result_classes_keep_their_docstrings():
+    # a class attribute placed before the docstring turned it into a no-op string and
+    # left the dataclass's auto-generated signature as __doc__
+    for cls in (gh.MAPEMResult, gh.VariationalResult):
+        assert "Attributes" in cls.__doc__ and "mirrors ``gh.EMResult``" in cls.__doc__
+    assert gh.MAPEMResult.objective_name == "log-likelihood + log-prior"
+    assert gh.VariationalResult.objective_name == "ELBO"
