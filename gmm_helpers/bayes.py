@@ -637,8 +637,9 @@ def map_m_step(X, resp, prior: NIWPrior) -> GMMParams:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-    resp : ndarray of shape (n_samples, n_components)
+    X : array-like of shape (n_samples, n_features)
+    resp : array-like of shape (n_samples, n_components)
+        Non-negative responsibilities.
     prior : NIWPrior
         ``weight_concentration`` must be $\ge 1$ (otherwise the mode is not defined).
 
@@ -646,6 +647,25 @@ def map_m_step(X, resp, prior: NIWPrior) -> GMMParams:
     -------
     GMMParams
     """
+    X = check_array(X)
+    resp = np.asarray(resp, dtype=float)
+    if resp.ndim != 2 or resp.shape[0] != X.shape[0] or resp.shape[1] < 1:
+        raise ValueError(
+            f"expected resp of shape ({X.shape[0]}, n_components), got shape {resp.shape}"
+        )
+    if not np.all(np.isfinite(resp)) or np.any(resp < 0):
+        raise ValueError("expected finite, non-negative resp, got NaN/inf/negative")
+    if not isinstance(prior, NIWPrior):
+        raise ValueError(f"expected prior to be an NIWPrior, got {type(prior).__name__}")
+    if prior.n_features != X.shape[1]:
+        raise ValueError(
+            f"expected a prior for {X.shape[1]} features, got one for {prior.n_features}"
+        )
+    return _map_m_step(X, resp, prior)
+
+
+def _map_m_step(X, resp, prior):
+    """:func:`map_m_step` without validation (for :func:`fit_map_em`)."""
     n_samples, n_features = X.shape
     n_components = resp.shape[1]
     alpha0, kappa0, nu0 = prior.weight_concentration, prior.mean_precision, prior.degrees_of_freedom
@@ -738,7 +758,7 @@ def fit_map_em(
     objective = [ll + log_priors[0]]
     converged = False
     for _ in range(max_iter):
-        params = map_m_step(X, resp, prior)
+        params = _map_m_step(X, resp, prior)
         resp, ll = _weighted_e_step(X, params)
         log_prior = map_log_prior(params, prior)
         history.append(params)

@@ -563,3 +563,21 @@ def test_result_classes_keep_their_docstrings():
         assert "Attributes" in cls.__doc__ and "mirrors ``gh.EMResult``" in cls.__doc__
     assert gh.MAPEMResult.objective_name == "log-likelihood + log-prior"
     assert gh.VariationalResult.objective_name == "ELBO"
+
+
+def test_map_m_step_validates_its_inputs():
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    prior = gh.default_map_prior(X, 2)
+    resp = np.full((20, 2), 0.5)
+    # a list X used to raise AttributeError, a wrong resp a matmul error
+    np.testing.assert_array_equal(
+        gh.map_m_step(X.tolist(), resp, prior).means, gh.map_m_step(X, resp, prior).means
+    )
+    with pytest.raises(ValueError, match=r"expected resp of shape \(20, n_components\)"):
+        gh.map_m_step(X, resp[:10], prior)
+    with pytest.raises(ValueError, match="non-negative resp"):
+        gh.map_m_step(X, -resp, prior)
+    with pytest.raises(ValueError, match="expected a prior for 2 features"):
+        gh.map_m_step(X, resp, gh.default_map_prior(X[:, :1], 2))
+    with pytest.raises(ValueError, match="expected prior to be an NIWPrior"):
+        gh.map_m_step(X, resp, None)
