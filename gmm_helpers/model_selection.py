@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,7 +124,7 @@ def select_model(
     ----------
     X : array-like of shape (n_samples, n_features)
     n_components_range : iterable of int
-    covariance_types : tuple of str
+    covariance_types : tuple of str, or one str
     n_init : int
     random_state : None, int or numpy.random.Generator
     init : str
@@ -140,10 +141,19 @@ def select_model(
     from .em import fit_em
 
     X = check_array(X)
+    if isinstance(n_components_range, (numbers.Number, str)):
+        raise ValueError(
+            "expected n_components_range to be an iterable of int such as range(1, 7), "
+            f"got {n_components_range!r}"
+        )
     ks = [check_positive_int(k, "n_components") for k in n_components_range]
     if not ks:
         raise ValueError("expected a non-empty n_components_range, got an empty one")
+    if isinstance(covariance_types, str):  # one type: "full" is not ("f", "u", "l", "l")
+        covariance_types = (covariance_types,)
     covariance_types = tuple(covariance_types)
+    if not covariance_types:
+        raise ValueError("expected at least one covariance type, got an empty covariance_types")
     for ct in covariance_types:
         check_covariance_type(ct)
     rng = check_random_state(random_state)

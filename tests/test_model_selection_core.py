@@ -97,3 +97,15 @@ def test_degenerate_flag_is_relative_to_reg_covar():
     sel = gh.select_model(X, range(1, 5), covariance_types=("tied", "full"), n_init=3,
                           reg_covar=1e-2)
     assert not any(v.any() for v in sel.degenerate.values())
+
+
+def test_select_model_bad_ranges_and_types():
+    X = np.random.default_rng(0).standard_normal((40, 2))
+    # an int range raised TypeError, an empty covariance_types blamed reg_covar
+    with pytest.raises(ValueError, match="expected n_components_range to be an iterable"):
+        gh.select_model(X, 3)
+    with pytest.raises(ValueError, match="expected at least one covariance type"):
+        gh.select_model(X, [1, 2], covariance_types=())
+    # one string is one type, not its letters
+    sel = gh.select_model(X, [1, 2], covariance_types="full", n_init=1)
+    assert sel.covariance_types == ("full",)
