@@ -57,13 +57,23 @@ def make_blobs(
         counts = np.full(n_centers, total // n_centers)
         counts[: total % n_centers] += 1
     else:
-        counts = np.asarray(n_samples, dtype=int)
-        if counts.shape != (n_centers,) or np.any(counts < 0):
+        counts = np.asarray(n_samples)
+        if (
+            counts.shape != (n_centers,)
+            or not np.issubdtype(counts.dtype, np.integer)
+            or np.any(counts < 0)
+        ):
             raise ValueError(
-                f"expected n_samples to be an int or {n_centers} non-negative counts, "
+                f"expected n_samples to be an int or {n_centers} non-negative integer counts, "
                 f"got {n_samples!r}"
             )
-    std = np.broadcast_to(np.asarray(cluster_std, dtype=float), (n_centers,))
+    std = np.asarray(cluster_std, dtype=float)
+    if std.shape not in ((), (n_centers,)):
+        raise ValueError(
+            f"expected cluster_std to be a number or {n_centers} numbers (one per centre), "
+            f"got shape {std.shape}"
+        )
+    std = np.broadcast_to(std, (n_centers,))
     if np.any(std <= 0) or not np.all(np.isfinite(std)):
         raise ValueError(f"expected positive cluster_std, got {cluster_std!r}")
     X = np.concatenate(

@@ -53,3 +53,14 @@ def test_sample_gmm_moments():
     X, z = gh.sample_gmm(p, 20000, random_state=0)
     assert abs((z == 0).mean() - 0.2) < 0.01
     np.testing.assert_allclose(np.cov(X[z == 0].T), p.covariances[0], atol=0.05)
+
+
+def test_make_blobs_rejects_mismatched_lengths():
+    # a cluster_std of the wrong length raised NumPy's broadcast error, and
+    # fractional counts were truncated silently
+    with pytest.raises(ValueError, match="expected cluster_std to be a number or 3 numbers"):
+        gh.make_blobs(30, 3, cluster_std=[1.0, 2.0], random_state=0)
+    with pytest.raises(ValueError, match="non-negative integer counts"):
+        gh.make_blobs([10.5, 3], 2, random_state=0)
+    X, labels = gh.make_blobs([4, 0, 2], 3, cluster_std=[1.0, 2.0, 0.5], random_state=0)
+    assert X.shape == (6, 2) and np.bincount(labels, minlength=3).tolist() == [4, 0, 2]
