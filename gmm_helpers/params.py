@@ -64,7 +64,7 @@ class GMMParams:
         if w.ndim != 1 or w.shape[0] < 1:
             raise ValueError(f"expected weights of shape (n_components,), got shape {w.shape}")
         k = w.shape[0]
-        if m.ndim != 2 or m.shape[0] != k:
+        if m.ndim != 2 or m.shape[0] != k or m.shape[1] < 1:
             raise ValueError(
                 f"expected means of shape ({k}, n_features) to match {k} weights, "
                 f"got shape {m.shape}"
@@ -137,8 +137,21 @@ class GMMParams:
         return GMMParams(**kw)
 
     def permute(self, order) -> GMMParams:
-        """Return the same mixture with components reordered (label switching)."""
+        """Return the same mixture with components reordered (label switching).
+
+        ``order`` must be a permutation of ``range(n_components)``; component ``j``
+        of the result is component ``order[j]`` of this one.
+        """
         order = np.asarray(order)
+        k = self.n_components
+        if (
+            order.shape != (k,)
+            or not np.issubdtype(order.dtype, np.integer)
+            or not np.array_equal(np.sort(order), np.arange(k))
+        ):
+            raise ValueError(
+                f"expected order to be a permutation of range({k}), got {order.tolist()!r}"
+            )
         return GMMParams(
             self.weights[order], self.means[order], self.covariances[order], self.covariance_type
         )

@@ -111,3 +111,15 @@ def test_estimator_not_fitted():
     gm.fit(X)
     with pytest.raises(ValueError, match=r"expected X with 2 feature"):
         gm.predict(np.zeros((3, 3)))
+
+
+def test_gmmparams_zero_features_and_bad_permutations():
+    # D = 0 gave NumPy's "zero-size array to reduction operation" message
+    with pytest.raises(ValueError, match=r"expected means of shape \(1, n_features\)"):
+        gh.GMMParams([1.0], np.zeros((1, 0)), np.zeros((1, 0, 0)))
+    p = gh.GMMParams([0.25, 0.75], [[0, 0], [1, 1]], [np.eye(2)] * 2)
+    assert p.permute((1, 0)).weights.tolist() == [0.75, 0.25]
+    # [0, 0] was blamed on the simplex, [0, 1, 2] raised IndexError
+    for order in ([0, 0], [1], [0, 1, 2], [0.0, 1.0]):
+        with pytest.raises(ValueError, match=r"expected order to be a permutation of range\(2\)"):
+            p.permute(order)
