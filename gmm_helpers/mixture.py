@@ -135,7 +135,10 @@ class GaussianMixture:
                 "expected weights_init, means_init and precisions_init together, "
                 "got only some of them"
             )
-        k = self.n_components
+        k = check_positive_int(self.n_components, "n_components")
+        weights = np.asarray(self.weights_init, dtype=np.float64)
+        if weights.shape != (k,):
+            raise ValueError(f"expected weights_init of shape ({k},), got shape {weights.shape}")
         means = np.asarray(self.means_init, dtype=np.float64)
         if means.shape != (k, n_features):
             raise ValueError(
@@ -143,12 +146,18 @@ class GaussianMixture:
             )
         prec = _to_full(self.precisions_init, self.covariance_type, k, n_features,
                         "precisions_init")
+        if not np.all(np.isfinite(prec)):
+            raise ValueError("expected finite precisions_init, got NaN or inf")
         try:
+            np.linalg.cholesky(prec)
             cov = np.linalg.inv(prec)  # user-supplied precisions: invert once, here
         except np.linalg.LinAlgError:
-            raise ValueError("expected invertible precisions_init, got a singular one") from None
+            raise ValueError(
+                "expected symmetric positive-definite precisions_init, got a singular or "
+                "indefinite one"
+            ) from None
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
-        return GMMParams(self.weights_init, means, cov, self.covariance_type)
+        return GMMParams(weights, means, cov, self.covariance_type)
 
     def fit(self, X, y=None):
         """Fit the mixture to ``X`` (n_samples, n_features); returns ``self``."""

@@ -123,3 +123,22 @@ def test_gmmparams_zero_features_and_bad_permutations():
     for order in ([0, 0], [1], [0, 1, 2], [0.0, 1.0]):
         with pytest.raises(ValueError, match=r"expected order to be a permutation of range\(2\)"):
             p.permute(order)
+
+
+def test_estimator_checks_its_starting_values():
+    def fit(**kw):
+        start = dict(weights_init=[0.5, 0.5], means_init=[[0, 0], [1, 1]],
+                     precisions_init=np.array([np.eye(2)] * 2))
+        start.update(kw)
+        return gh.GaussianMixture(2, max_iter=2, **start).fit(X)
+
+    fit()
+    # each message used to name the derived covariances/means instead of the argument
+    with pytest.raises(ValueError, match=r"expected weights_init of shape \(2,\)"):
+        fit(weights_init=[0.2, 0.3, 0.5])
+    with pytest.raises(ValueError, match="expected finite precisions_init"):
+        fit(precisions_init=np.array([np.eye(2) * np.nan] * 2))
+    with pytest.raises(ValueError, match="positive-definite precisions_init"):
+        fit(precisions_init=np.array([-np.eye(2)] * 2))
+    with pytest.raises(ValueError, match="positive-definite precisions_init"):
+        fit(precisions_init=np.zeros((2, 2, 2)))
