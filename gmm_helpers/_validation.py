@@ -70,6 +70,15 @@ def check_positive_int(value, name, minimum=1):
     return int(value)
 
 
+def check_iteration(t, n_iter):
+    """Return ``t`` as an index into a history of ``n_iter + 1`` entries (negative from the end)."""
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral):
+        raise ValueError(f"expected an integer iteration t, got {t!r}")
+    if not -(n_iter + 1) <= t <= n_iter:
+        raise ValueError(f"expected 0 <= t <= {n_iter}, got {t}")
+    return int(t)
+
+
 def check_nonnegative_float(value, name):
     """Return ``value`` as a finite float >= 0 or raise ValueError."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):

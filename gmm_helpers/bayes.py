@@ -36,6 +36,7 @@ import numpy as np
 from ._validation import (
     check_array,
     check_init,
+    check_iteration,
     check_n_components,
     check_nonnegative_float,
     check_params,
@@ -531,9 +532,7 @@ def _start(X, n_components, init, random_state, initial_params):
 
 
 def _responsibilities_at(result, X, t):
-    if not -len(result.history) <= int(t) < len(result.history):
-        raise ValueError(f"expected 0 <= t <= {result.n_iter}, got {t}")
-    return e_step(X, result.history[t])[0]
+    return e_step(X, result.history[check_iteration(t, len(result.history) - 1)])[0]
 
 
 def _check_fit_args(max_iter, tol):

@@ -42,6 +42,7 @@ import numpy as np
 from ._validation import (
     check_covariance_type,
     check_init,
+    check_iteration,
     check_n_components,
     check_nonnegative_float,
     check_params,
@@ -77,9 +78,7 @@ class DaskEMResult(EMResult):
         """
         if not _is_dask_array(X):
             return super().responsibilities_at(X, t)
-        if not -len(self.history) <= int(t) < len(self.history):
-            raise ValueError(f"expected 0 <= t <= {self.n_iter}, got {t}")
-        return responsibilities_dask(X, self.history[t])
+        return responsibilities_dask(X, self.history[check_iteration(t, len(self.history) - 1)])
 
 
 # --------------------------------------------------------------------------- #

@@ -10,6 +10,7 @@ from ._validation import (
     check_array,
     check_covariance_type,
     check_init,
+    check_iteration,
     check_n_components,
     check_nonnegative_float,
     check_params,
@@ -86,9 +87,7 @@ class EMResult:
         t : int
             Iteration, ``0 <= t <= n_iter`` (negative indices count from the end).
         """
-        if not -len(self.history) <= int(t) < len(self.history):
-            raise ValueError(f"expected 0 <= t <= {self.n_iter}, got {t}")
-        return e_step(X, self.history[t])[0]
+        return e_step(X, self.history[check_iteration(t, len(self.history) - 1)])[0]
 
     def __repr__(self):
         return (

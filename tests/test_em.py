@@ -180,6 +180,10 @@ def test_responsibilities_at(blobs):
     np.testing.assert_allclose(r0, gh.e_step(X, res.history[0])[0])
     with pytest.raises(ValueError, match="expected 0 <= t"):
         res.responsibilities_at(X, 99)
+    # a float used to pass the range check (int(1.5) == 1) and then fail with a TypeError
+    with pytest.raises(ValueError, match="expected an integer iteration t, got 1.5"):
+        res.responsibilities_at(X, 1.5)
+    np.testing.assert_allclose(res.responsibilities_at(X, np.int64(0)), r0)
 
 
 def test_history_is_immutable(blobs):
