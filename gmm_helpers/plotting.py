@@ -170,6 +170,17 @@ def _check_params_2d(params) -> None:
         raise ValueError(f"expected 2-D components (means of shape (K, 2)), got {means.shape}")
 
 
+def _check_result(result, *, history: bool = True, need_2d: bool = False) -> None:
+    """``result`` must look like an EMResult (``log_likelihoods``, ``history``); optionally 2-D."""
+    if not hasattr(result, "log_likelihoods") or (history and not hasattr(result, "history")):
+        raise ValueError(
+            "expected a fit result with history and log_likelihoods (from gh.fit_em, "
+            f"gh.fit_map_em or gh.fit_variational), got {type(result).__name__}"
+        )
+    if need_2d and len(result.history):
+        _check_params_2d(result.history[0])
+
+
 def _data_limits(X, extra_points=None, pad: float = 0.08):
     """Axis limits covering ``X`` (and optional extra points) with a relative margin."""
     pts = X if extra_points is None else np.vstack([X, extra_points])
@@ -432,6 +443,7 @@ def plot_em_snapshots(
         hidden).
     """
     X = _check_2d(X)
+    _check_result(result, need_2d=True)
     n_last = len(result.history) - 1
     its = snapshot_iterations(n_last, every) if iterations is None else [int(t) for t in iterations]
     for t in its:
@@ -500,6 +512,7 @@ def plot_log_likelihood(
     -------
     ax : matplotlib Axes
     """
+    _check_result(result, history=False)
     name = getattr(result, "objective_name", None)
     values = result.objective if name is not None else result.log_likelihoods
     ll = np.asarray(values, dtype=float)
@@ -691,6 +704,7 @@ def save_em_animation(
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     X = _check_2d(X)
+    _check_result(result, need_2d=True)
     if int(fps) < 1:
         raise ValueError(f"expected fps >= 1, got {fps}")
     path = Path(path)
@@ -767,6 +781,10 @@ def plot_bic(selection, ax=None, criterion: str = "bic"):
     """
     if criterion not in ("bic", "aic"):
         raise ValueError(f"expected criterion 'bic' or 'aic', got {criterion!r}")
+    if not all(hasattr(selection, a) for a in ("n_components_range", "covariance_types")):
+        raise ValueError(
+            f"expected the result of gh.select_model, got {type(selection).__name__}"
+        )
     values = getattr(selection, criterion)
     degenerate = getattr(selection, "degenerate", None) or {}
     ks = np.asarray(list(selection.n_components_range))

@@ -34,6 +34,7 @@ import gmm_helpers as gh
 from gmm_helpers.plotting import (
     _check_2d,
     _check_params_2d,
+    _check_result,
     _data_limits,
     _draw_gmm,
     _thin,
@@ -107,6 +108,7 @@ class EMExplorer:
         interval=400,
     ):
         self.X = _check_2d(X)
+        _check_result(result)
         history = list(result.history)
         if len(history) == 0:
             raise ValueError("expected a result with a non-empty history, got none")

@@ -461,3 +461,21 @@ def test_bayesian_results_plot_their_objective():
     assert ax.get_ylabel() == "ELBO"
     assert not any("decreased" in t for t in _texts(ax))
     plt.close(fig)
+
+
+def test_plots_reject_wrong_objects_and_dimensions(fitted):
+    # passing the params instead of the result, or 2 columns of a 3-D fit, raised
+    # AttributeError or NumPy's concatenate error
+    X, result = fitted[0], fitted[1]
+    with pytest.raises(ValueError, match="expected a fit result with history and log_likelihoods"):
+        gp.plot_em_snapshots(X, result.params)
+    with pytest.raises(ValueError, match="got GMMParams"):
+        gp.plot_log_likelihood(result.params)
+    with pytest.raises(ValueError, match="expected the result of gh.select_model, got int"):
+        gp.plot_bic(5)
+    X3 = np.random.default_rng(0).standard_normal((60, 3))
+    r3 = gh.fit_em(X3, 2, random_state=0, max_iter=3)
+    with pytest.raises(ValueError, match=r"expected 2-D components \(means of shape \(K, 2\)\)"):
+        gp.plot_em_snapshots(X3[:, :2], r3)
+    with pytest.raises(ValueError, match=r"expected 2-D components"):
+        gp.save_em_animation(X3[:, :2], r3, "unused.gif")

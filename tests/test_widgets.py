@@ -262,3 +262,10 @@ def test_explorer_of_a_variational_fit_steps_through_the_elbo():
     ex.slider.value = 3
     assert "ELBO" in ex.readout.value and f"{vb.elbo[3]:.4f}" in ex.readout.value
     np.testing.assert_allclose(ex._marker.get_ydata(), [vb.elbo[3]])
+
+
+def test_explorer_rejects_params_instead_of_a_result(fitted):
+    # em_explorer(X, result.params) raised AttributeError: 'GMMParams' has no 'history'
+    X, result = fitted
+    with pytest.raises(ValueError, match="expected a fit result with history and log_likelihoods"):
+        gh.em_explorer(X, result.params)
