@@ -232,7 +232,7 @@ def quadratic_features(X, shift=None):
     n, d = X.shape
     phi = np.empty((_n_features_quadratic(d), n))
     phi[0] = 1.0
-    shift = np.zeros(d) if shift is None else np.asarray(shift, dtype=np.float64)
+    shift = np.zeros(d) if shift is None else _check_shift(shift, d)
     np.subtract(X.T, shift[:, None], out=phi[1 : 1 + d])
     _fill_quadratic_rows(phi, d)
     return phi
@@ -397,16 +397,19 @@ def _check_dtype(dtype):
     return dtype
 
 
+def _check_shift(shift, n_features):
+    shift = np.asarray(shift, dtype=np.float64)
+    if shift.shape != (n_features,) or not np.all(np.isfinite(shift)):
+        raise ValueError(f"expected a finite shift of shape ({n_features},), got {shift!r}")
+    return shift
+
+
 def _prepare(X, params, shift, chunk_size):
     """Validate the public functions' arguments once."""
     X = check_array(X)
     check_params(params, X.shape[1])
     if shift is not None:
-        shift = np.asarray(shift, dtype=np.float64)
-        if shift.shape != (X.shape[1],) or not np.all(np.isfinite(shift)):
-            raise ValueError(
-                f"expected a finite shift of shape ({X.shape[1]},), got {shift!r}"
-            )
+        shift = _check_shift(shift, X.shape[1])
     if chunk_size is not None:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
     shift, chunk_size = _defaults(X, params.n_components, shift, chunk_size)

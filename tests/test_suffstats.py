@@ -340,3 +340,11 @@ def test_bad_input():
 def test_exported_from_package():
     for name in ss.__all__:
         assert getattr(gh, name) is getattr(ss, name)
+
+
+def test_quadratic_features_checks_the_shift():
+    # a shift of the wrong length gave NumPy's broadcast error
+    X = np.arange(6.0).reshape(3, 2)
+    with pytest.raises(ValueError, match=r"expected a finite shift of shape \(2,\)"):
+        ss.quadratic_features(X, shift=[1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(ss.quadratic_features(X, shift=[1.0, 1.0])[1:3], X.T - 1)
