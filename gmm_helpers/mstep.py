@@ -78,8 +78,14 @@ def _m_step(X, resp, covariance_type, reg_covar):
     cov = _COVARIANCE_ESTIMATORS[covariance_type](resp, X, nk, means, reg_covar)
     weights = nk / n
     weights = weights / weights.sum()
+    return _m_step_params(weights, means, np.array(cov), covariance_type, reg_covar)
+
+
+def _m_step_params(weights, means, cov, covariance_type, reg_covar):
+    """GMMParams of an M-step; a singular covariance gets a message that says what to do
+    (shared with :func:`gmm_helpers.suffstats.params_from_statistics`)."""
     try:
-        return GMMParams(weights, means, np.array(cov), covariance_type)
+        return GMMParams(weights, means, cov, covariance_type)
     except ValueError as exc:
         if "positive-definite" not in str(exc):
             raise

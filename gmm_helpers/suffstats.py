@@ -70,8 +70,7 @@ from ._validation import (
     check_params,
     check_positive_int,
 )
-from .mstep import _NK_FLOOR
-from .params import GMMParams
+from .mstep import _NK_FLOOR, _m_step_params
 
 __all__ = [
     "EXP_FLOOR",
@@ -557,16 +556,7 @@ def params_from_statistics(stats, covariance_type="full", reg_covar=1e-6):
     weights = nk / stats.n_samples
     weights = weights / weights.sum()
     means = stats.shift + xbar
-    try:
-        return GMMParams(weights, means, cov, covariance_type)
-    except ValueError as exc:
-        if "positive-definite" not in str(exc):
-            raise
-        raise ValueError(
-            f"expected positive-definite covariances after adding reg_covar={reg_covar:g}, "
-            f"got a singular one ({exc}). Increase reg_covar, use fewer components, or "
-            "rescale the data."
-        ) from None
+    return _m_step_params(weights, means, cov, covariance_type, reg_covar)
 
 
 # --------------------------------------------------------------------------- #
