@@ -232,6 +232,8 @@ def plot_cov_ellipse(mean, cov, ax=None, n_std: float = 2.0, **kwargs) -> Ellips
         raise ValueError(f"expected mean of shape (2,), got {mean.shape}")
     if cov.shape != (2, 2):
         raise ValueError(f"expected cov of shape (2, 2), got {cov.shape}")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+        raise ValueError("expected finite mean and cov, got NaN or inf")
     if not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12):
         raise ValueError("expected a symmetric covariance matrix, got an asymmetric one")
     if np.linalg.eigvalsh(cov)[0] < -1e-10 * max(1.0, abs(np.trace(cov))):

@@ -137,6 +137,9 @@ def test_ellipse_defaults_and_kwargs():
         ([0, 0], np.eye(3), "cov of shape"),
         ([0, 0], [[1.0, 0.5], [0.0, 1.0]], "symmetric"),
         ([0, 0], [[1.0, 0.0], [0.0, -1.0]], "positive semi-definite"),
+        # NaN was reported as "an asymmetric one"
+        ([0, 0], [[np.nan, 0.0], [0.0, 1.0]], "expected finite mean and cov"),
+        ([0, np.inf], np.eye(2), "expected finite mean and cov"),
     ],
 )
 def test_ellipse_rejects_bad_input(mean, cov, match):
