@@ -113,7 +113,10 @@ def check_random_state(seed):
     """
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
+    is_bool = isinstance(seed, (bool, np.bool_))  # an Integral, but surely a mistake
+    if seed is None or (
+        isinstance(seed, (numbers.Integral, np.random.SeedSequence)) and not is_bool
+    ):
         if isinstance(seed, numbers.Integral) and seed < 0:
             raise ValueError(f"expected random_state >= 0, got {seed}")
         return np.random.default_rng(seed)

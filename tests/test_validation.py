@@ -39,6 +39,8 @@ def test_bad_X(bad, match):
         (dict(n_components=2, max_iter=-1), "expected max_iter >= 0"),
         (dict(n_components=2, n_init=0), "expected n_init >= 1"),
         (dict(n_components=2, random_state="abc"), "random_state"),
+        # bool is an Integral: True used to seed default_rng(1) silently
+        (dict(n_components=2, random_state=True), "expected random_state to be None, an int"),
     ],
 )
 def test_bad_arguments(kwargs, match):
