@@ -48,7 +48,10 @@ def make_blobs(
     if np.isscalar(centers):
         n_centers = check_positive_int(centers, "centers")
         n_features = check_positive_int(n_features, "n_features")
-        centers = rng.uniform(center_box[0], center_box[1], size=(n_centers, n_features))
+        box = np.asarray(center_box, dtype=float)
+        if box.shape != (2,) or not np.all(np.isfinite(box)):
+            raise ValueError(f"expected center_box to be (low, high), got {center_box!r}")
+        centers = rng.uniform(box[0], box[1], size=(n_centers, n_features))
     else:
         centers = check_array(centers, "centers")
         n_centers, n_features = centers.shape

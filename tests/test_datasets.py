@@ -62,5 +62,7 @@ def test_make_blobs_rejects_mismatched_lengths():
         gh.make_blobs(30, 3, cluster_std=[1.0, 2.0], random_state=0)
     with pytest.raises(ValueError, match="non-negative integer counts"):
         gh.make_blobs([10.5, 3], 2, random_state=0)
+    with pytest.raises(ValueError, match=r"expected center_box to be \(low, high\), got 5"):
+        gh.make_blobs(10, 2, center_box=5)  # was TypeError: 'int' object is not subscriptable
     X, labels = gh.make_blobs([4, 0, 2], 3, cluster_std=[1.0, 2.0, 0.5], random_state=0)
     assert X.shape == (6, 2) and np.bincount(labels, minlength=3).tolist() == [4, 0, 2]
