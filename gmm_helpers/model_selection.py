@@ -94,7 +94,13 @@ class ModelSelection:
     degenerate: dict = field(default_factory=dict)
 
     def table(self, criterion="bic"):
-        """Rows ``(covariance_type, K, value)`` as a list, for printing."""
+        """Rows ``(covariance_type, K, value)`` as a list, for printing.
+
+        ``criterion`` is ``"bic"``, ``"aic"``, ``"log_likelihood"`` or ``"n_parameters"``.
+        """
+        names = ("bic", "aic", "log_likelihood", "n_parameters")
+        if criterion not in names:
+            raise ValueError(f"expected criterion in {names}, got {criterion!r}")
         values = getattr(self, criterion)
         return [
             (ct, k, float(values[ct][i]))

@@ -109,3 +109,6 @@ def test_select_model_bad_ranges_and_types():
     # one string is one type, not its letters
     sel = gh.select_model(X, [1, 2], covariance_types="full", n_init=1)
     assert sel.covariance_types == ("full",)
+    assert [row[:2] for row in sel.table("aic")] == [("full", 1), ("full", 2)]
+    with pytest.raises(ValueError, match="expected criterion in"):
+        sel.table("BIC")  # was AttributeError (and "results" or "n_samples" crashed later)
