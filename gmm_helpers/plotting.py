@@ -20,6 +20,7 @@ In 2-D the 2-sigma ellipse holds :math:`1 - e^{-2} \approx 86\%` of the probabil
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -447,10 +448,13 @@ def plot_em_snapshots(
     X = _check_2d(X)
     _check_result(result, need_2d=True)
     n_last = len(result.history) - 1
-    its = snapshot_iterations(n_last, every) if iterations is None else [int(t) for t in iterations]
+    its = snapshot_iterations(n_last, every) if iterations is None else list(iterations)
+    if not its:
+        raise ValueError("expected at least one iteration to show, got an empty iterations")
     for t in its:
-        if not 0 <= t <= n_last:
-            raise ValueError(f"expected iterations in [0, {n_last}], got {t}")
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 0 <= t <= n_last:
+            raise ValueError(f"expected iterations in [0, {n_last}] (integers), got {t!r}")
+    its = [int(t) for t in its]
     ncols = max(1, min(int(ncols), len(its)))
     nrows = math.ceil(len(its) / ncols)
     fig, axs = plt.subplots(

@@ -482,3 +482,13 @@ def test_plots_reject_wrong_objects_and_dimensions(fitted):
         gp.plot_em_snapshots(X3[:, :2], r3)
     with pytest.raises(ValueError, match=r"expected 2-D components"):
         gp.save_em_animation(X3[:, :2], r3, "unused.gif")
+
+
+def test_snapshot_iterations_must_be_integers_in_range(fitted):
+    X, result = fitted
+    # [] gave matplotlib's "Number of rows must be a positive integer", 1.5 was truncated to 1
+    with pytest.raises(ValueError, match="expected at least one iteration"):
+        gp.plot_em_snapshots(X, result, iterations=[])
+    with pytest.raises(ValueError, match=r"\(integers\), got 1.5"):
+        gp.plot_em_snapshots(X, result, iterations=[1.5])
+    assert len(gp.plot_em_snapshots(X, result, iterations=np.array([0, 2]))) == 2
