@@ -107,8 +107,8 @@ def kmeans(X, n_clusters, init="k-means++", max_iter=300, random_state=None):
     ----------
     X : array-like of shape (n_samples, n_features)
     n_clusters : int
-    init : {"k-means++", "random"}
-        k-means++ seeding, or ``n_clusters`` distinct data points at random.
+    init : {"k-means++", "kmeans++", "random"}
+        k-means++ seeding (either spelling), or ``n_clusters`` distinct data points at random.
     max_iter : int
     random_state : None, int or numpy.random.Generator
 
@@ -122,10 +122,10 @@ def kmeans(X, n_clusters, init="k-means++", max_iter=300, random_state=None):
     n_clusters = check_n_components(n_clusters, X.shape[0])
     max_iter = check_positive_int(max_iter, "max_iter")
     rng = check_random_state(random_state)
-    if init == "k-means++":
+    if init in ("k-means++", "kmeans++"):  # fit_em spells it "kmeans++": accept both
         centers = kmeans_plusplus(X, n_clusters, rng)
     elif init == "random":
         centers = random_distinct_rows(X, n_clusters, rng)
     else:
-        raise ValueError(f"expected init in ('k-means++', 'random'), got {init!r}")
+        raise ValueError(f"expected init in ('k-means++', 'kmeans++', 'random'), got {init!r}")
     return _lloyd(X, centers, max_iter)

@@ -8,7 +8,6 @@ from ._validation import (
     check_array,
     check_covariance_type,
     check_init,
-    check_params,
     check_positive_int,
 )
 from .datasets import sample_gmm
@@ -253,4 +252,4 @@ class GaussianMixture:
         return _aic(X, self.params_)
 
 
-__all__ = ["GaussianMixture", "NotFittedError", "check_params"]
+__all__ = ["GaussianMixture", "NotFittedError"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from dataclasses import dataclass, field
 
@@ -164,7 +165,13 @@ def select_model(
         check_covariance_type(ct)
     rng = check_random_state(random_state)
     n, d = X.shape
-    reg_covar = fit_kwargs.get("reg_covar", 1e-6)
+    if np.any(X.var(axis=0) == 0):
+        raise ValueError(
+            "expected every column of X to vary, got a constant column (every diag, tied and "
+            "full fit would collapse onto reg_covar in it); drop that column"
+        )
+    default_reg = inspect.signature(fit_em).parameters["reg_covar"].default
+    reg_covar = fit_kwargs.get("reg_covar", default_reg)
     ll, b, a, p, results, degenerate = {}, {}, {}, {}, {}, {}
     for ct in covariance_types:
         ll[ct] = np.empty(len(ks))

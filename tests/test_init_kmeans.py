@@ -66,3 +66,10 @@ def test_kmeanspp_spreads_centres(blobs):
 
     pp, rand = hits(kmeans_plusplus), hits(random_distinct_rows)
     assert pp >= 65 and pp > rand + 40, (pp, rand)  # measured: 74 vs 8
+
+
+def test_kmeans_accepts_both_spellings_of_kmeanspp(blobs):
+    X, _, _ = blobs
+    a = gh.kmeans(X, 4, init="k-means++", random_state=5)
+    b = gh.kmeans(X, 4, init="kmeans++", random_state=5)
+    np.testing.assert_array_equal(a.centers, b.centers)

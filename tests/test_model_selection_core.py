@@ -112,3 +112,10 @@ def test_select_model_bad_ranges_and_types():
     assert [row[:2] for row in sel.table("aic")] == [("full", 1), ("full", 2)]
     with pytest.raises(ValueError, match="expected criterion in"):
         sel.table("BIC")  # was AttributeError (and "results" or "n_samples" crashed later)
+
+
+def test_select_model_refuses_a_constant_column():
+    X = gh.make_dataset("blobs")[0].copy()
+    X[:, 1] = 3.0
+    with pytest.raises(ValueError, match="expected every column of X to vary"):
+        gh.select_model(X, [1, 2])
