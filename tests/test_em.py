@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _oracles import sklearn_precisions
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sklearn.mixture import GaussianMixture as SkGMM
@@ -11,14 +12,6 @@ import gmm_helpers as gh
 TYPES = ("full", "tied", "diag", "spherical")
 
 
-def sklearn_precisions(params, covariance_type):
-    prec = np.linalg.inv(params.covariances)
-    if covariance_type == "full":
-        return prec
-    if covariance_type == "tied":
-        return prec[0]
-    diag = np.diagonal(prec, axis1=1, axis2=2)
-    return diag if covariance_type == "diag" else diag[:, 0]
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _oracles import sklearn_precisions
 from sklearn.mixture import GaussianMixture as SkGMM
 
 import gmm_helpers as gh
@@ -44,14 +45,6 @@ def reference_trajectory(X, params, covariance_type, n_iter):
     return np.array(lls), history
 
 
-def sklearn_precisions(params, covariance_type):
-    prec = np.linalg.inv(params.covariances)
-    if covariance_type == "full":
-        return prec
-    if covariance_type == "tied":
-        return prec[0]
-    diag = np.diagonal(prec, axis1=1, axis2=2)
-    return diag if covariance_type == "diag" else diag[:, 0]
 
 
 def assert_stats_close(a, b, rtol):
