@@ -261,7 +261,9 @@ def test_map_stays_well_posed_where_maximum_likelihood_collapses():
     np.testing.assert_allclose(result.params.means[1], [8.0, 8.0], atol=0.1)
 
 
-def test_map_with_a_weak_prior_approaches_maximum_likelihood():
+@pytest.fixture(scope="module")
+def large_sample_and_ml_fit():
+    """3000 points from a known 3-component mixture and its maximum-likelihood fit."""
     true = gh.GMMParams(
         [0.3, 0.3, 0.4],
         [[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]],
@@ -269,6 +271,11 @@ def test_map_with_a_weak_prior_approaches_maximum_likelihood():
     )
     X, _ = gh.sample_gmm(true, 3000, random_state=1)
     ml = gh.fit_em(X, 3, random_state=0).params
+    return X, ml
+
+
+def test_map_with_a_weak_prior_approaches_maximum_likelihood(large_sample_and_ml_fit):
+    X, ml = large_sample_and_ml_fit
     result = bayes.fit_map_em(X, 3, random_state=0)
     order = match(ml.means, result.params.means)
     np.testing.assert_allclose(result.params.means[order], ml.means, atol=5e-3)
@@ -415,14 +422,8 @@ def test_empty_components_do_not_produce_nan():
     np.testing.assert_allclose(q.m[3:], np.broadcast_to(result.prior.mean, (3, 2)))
 
 
-def test_variational_with_a_weak_prior_approaches_maximum_likelihood():
-    true = gh.GMMParams(
-        [0.3, 0.3, 0.4],
-        [[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]],
-        [np.eye(2), [[1.0, 0.5], [0.5, 1.0]], 0.5 * np.eye(2)],
-    )
-    X, _ = gh.sample_gmm(true, 3000, random_state=1)
-    ml = gh.fit_em(X, 3, random_state=0).params
+def test_variational_with_a_weak_prior_approaches_maximum_likelihood(large_sample_and_ml_fit):
+    X, ml = large_sample_and_ml_fit
     result = bayes.fit_variational(
         X, 3, weight_concentration=1.0, mean_precision=1e-3, random_state=0
     )
