@@ -30,6 +30,8 @@ from matplotlib.patches import Ellipse
 
 import gmm_helpers as gh
 
+from ._validation import check_symmetric
+
 __all__ = [
     "COMPONENT_COLORS",
     "component_colors",
@@ -235,8 +237,7 @@ def plot_cov_ellipse(mean, cov, ax=None, n_std: float = 2.0, **kwargs) -> Ellips
         raise ValueError(f"expected cov of shape (2, 2), got {cov.shape}")
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
         raise ValueError("expected finite mean and cov, got NaN or inf")
-    if not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12):
-        raise ValueError("expected a symmetric covariance matrix, got an asymmetric one")
+    check_symmetric(cov, "cov")
     if np.linalg.eigvalsh(cov)[0] < -1e-10 * max(1.0, abs(np.trace(cov))):
         raise ValueError("expected a positive semi-definite covariance, got a negative eigenvalue")
     if not n_std > 0:
