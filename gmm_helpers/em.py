@@ -166,7 +166,7 @@ class EMResult:
     def __repr__(self):
         objective = ""
         if self.objective_name != "log-likelihood":
-            objective = f"{self.objective_name}={self.objective[-1]:.4f}, "
+            objective = f"objective={self.objective[-1]:.4f}, "
         return (
             f"{type(self).__name__}(n_components={self.params.n_components}, "
             f"{self._repr_fields()}, {objective}log_likelihood={self.log_likelihoods[-1]:.4f})"

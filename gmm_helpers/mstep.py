@@ -18,6 +18,25 @@ from .params import GMMParams
 _NK_FLOOR = 10 * np.finfo(np.float64).eps
 
 
+def _sufficient_statistics(X, resp):
+    r"""$N_k = \sum_n r_{nk}$, $\bar{\mathbf x}_k$ and the scatter
+    $N_k \mathbf S_k = \sum_n r_{nk}(\mathbf x_n - \bar{\mathbf x}_k)
+    (\mathbf x_n - \bar{\mathbf x}_k)^\top$
+    (Bishop eqs 10.51–10.53), safe for empty components ($N_k = 0$ gives zero scatter).
+
+    The two-pass weighted moments the Bayesian M-steps (``map_m_step``,
+    ``variational_m_step``) start from; no floor on $N_k$ (their priors keep them finite).
+    """
+    nk = resp.sum(axis=0)
+    sums = resp.T @ X
+    xbar = sums / np.maximum(nk, np.finfo(float).tiny)[:, None]
+    scatter = np.empty((resp.shape[1], X.shape[1], X.shape[1]))
+    for k in range(resp.shape[1]):
+        diff = X - xbar[k]
+        scatter[k] = (resp[:, k, None] * diff).T @ diff
+    return nk, xbar, scatter
+
+
 def _covariances_full(resp, X, nk, means, reg_covar):
     r"""$\Sigma_k = \frac{1}{N_k}\sum_n \gamma_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top$."""
     k, d = means.shape
