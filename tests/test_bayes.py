@@ -583,3 +583,33 @@ def test_map_m_step_validates_its_inputs():
         gh.map_m_step(X, resp, gh.default_map_prior(X[:, :1], 2))
     with pytest.raises(ValueError, match="expected prior to be an NIWPrior"):
         gh.map_m_step(X, resp, None)
+
+
+def test_variational_functions_validate_their_inputs_like_map_m_step():
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    prior = gh.default_variational_prior(X, 2)
+    resp = np.full((20, 2), 0.5)
+    q = gh.variational_m_step(X, resp, prior)
+    # array-likes are accepted and give the same numbers
+    np.testing.assert_array_equal(gh.variational_m_step(X.tolist(), resp.tolist(), prior).m, q.m)
+    np.testing.assert_array_equal(gh.variational_e_step(X.tolist(), q),
+                                  gh.variational_e_step(X, q))
+    assert gh.elbo(X.tolist(), resp.tolist(), q, prior) == gh.elbo(X, resp, q, prior)
+    bad_calls = [
+        (lambda: gh.variational_m_step(X, resp[:10], prior), r"expected resp of shape \(20,"),
+        (lambda: gh.variational_m_step(X, -resp, prior), "non-negative resp"),
+        (lambda: gh.variational_m_step(X, resp * np.nan, prior), "non-negative resp"),
+        (lambda: gh.variational_m_step(X, resp, None), "expected prior to be an NIWPrior"),
+        (lambda: gh.variational_m_step(X, resp, gh.default_variational_prior(X[:, :1], 2)),
+         "expected a prior for 2 features"),
+        (lambda: gh.variational_m_step(X[:, 0], resp, prior), "expected X of shape"),
+        (lambda: gh.variational_e_step(X, None), "expected posterior to be a VariationalPosterior"),
+        (lambda: gh.variational_e_step(X[:, :1], q), "expected a posterior for 1 features"),
+        (lambda: gh.variational_e_step(np.full((20, 2), np.inf), q), "expected X to be finite"),
+        (lambda: gh.elbo(X, resp[:, :1], q, prior), "expected resp with 2 columns"),
+        (lambda: gh.elbo(X, resp, q, "prior"), "expected prior to be an NIWPrior"),
+        (lambda: gh.elbo(X, resp, "q", prior), "expected posterior to be a VariationalPosterior"),
+    ]
+    for call, message in bad_calls:
+        with pytest.raises(ValueError, match=message):
+            call()
