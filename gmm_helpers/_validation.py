@@ -192,15 +192,15 @@ def check_loop_args(max_iter, tol):
 def check_responsibilities(resp, n_samples, name="responsibilities"):
     """Return ``resp`` as a finite, non-negative float64 array of shape (n_samples, K >= 1)."""
     try:
-        resp = np.asarray(resp, dtype=np.float64)
-    except (TypeError, ValueError):
+        shape = np.shape(resp)
+    except ValueError:  # ragged nested lists
+        shape = "ragged"
+    if len(shape) != 2 or shape[0] != n_samples or shape[1] < 1:
         raise ValueError(
-            f"expected {name} to be an array of numbers, got {type(resp).__name__}"
-        ) from None
-    if resp.ndim != 2 or resp.shape[0] != n_samples or resp.shape[1] < 1:
-        raise ValueError(
-            f"expected {name} of shape ({n_samples}, n_components), got shape {resp.shape}"
+            f"expected {name} of shape ({n_samples}, n_components), got shape {shape}"
         )
-    if not np.all(np.isfinite(resp)) or np.any(resp < 0):
-        raise ValueError(f"expected finite, non-negative {name}, got NaN/inf/negative")
-    return resp
+    arr = np.asarray(resp)
+    if np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"expected finite, non-negative {name}, got NaN/inf/negative")
+    return check_array(arr, name)  # refuses non-numbers and complex values

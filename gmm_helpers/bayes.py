@@ -374,12 +374,15 @@ def _prepare_fit(X, n_components, prior, default, overrides, init, random_state,
                  max_iter, tol):
     """Validate a Bayesian fit's arguments; returns (X, prior, start, init name, max_iter, tol).
 
-    The start is ``initial_params`` or ``init`` run as in :func:`gmm_helpers.fit_em`.
+    ``overrides`` are the fit's (weight_concentration, mean_precision, degrees_of_freedom),
+    None where the prior's value stays. The start is ``initial_params`` or ``init`` run as
+    in :func:`gmm_helpers.fit_em`.
     """
     X = check_array(X)
     n_components = check_n_components(n_components, X.shape[0])
     max_iter, tol = check_loop_args(max_iter, tol)
-    prior = _resolve_prior(X, n_components, prior, default, overrides)
+    names = ("weight_concentration", "mean_precision", "degrees_of_freedom")
+    prior = _resolve_prior(X, n_components, prior, default, dict(zip(names, overrides)))
     init_name = em._check_start(initial_params, init, X.shape[1], n_components)
     rng = None if initial_params is not None else check_random_state(random_state)
     start = em._start(X, n_components, init, rng, "full", 1e-6, initial_params)
@@ -520,11 +523,7 @@ def fit_map_em(
     """
     X, prior, start, init_name, max_iter, tol = _prepare_fit(
         X, n_components, prior, default_map_prior,
-        {
-            "weight_concentration": weight_concentration,
-            "mean_precision": mean_precision,
-            "degrees_of_freedom": degrees_of_freedom,
-        },
+        (weight_concentration, mean_precision, degrees_of_freedom),
         init, random_state, initial_params, max_iter, tol,
     )
     if prior.weight_concentration < 1.0:

@@ -453,11 +453,7 @@ def fit_variational(
     """
     X, prior, start, init_name, max_iter, tol = _prepare_fit(
         X, n_components, prior, default_variational_prior,
-        {
-            "weight_concentration": weight_concentration,
-            "mean_precision": mean_precision,
-            "degrees_of_freedom": degrees_of_freedom,
-        },
+        (weight_concentration, mean_precision, degrees_of_freedom),
         init, random_state, initial_params, max_iter, tol,
     )
     # The loop's state is (q(Z), q(pi, mu, Lambda)); the start's q(Z) is a plain E-step.

@@ -598,7 +598,8 @@ def test_variational_functions_validate_their_inputs_like_map_m_step():
     bad_calls = [
         (lambda: gh.variational_m_step(X, resp[:10], prior), r"expected resp of shape \(20,"),
         (lambda: gh.variational_m_step(X, -resp, prior), "non-negative resp"),
-        (lambda: gh.variational_m_step(X, resp * np.nan, prior), "non-negative resp"),
+        (lambda: gh.variational_m_step(X, resp * np.nan, prior), "finite, non-negative resp"),
+        (lambda: gh.variational_m_step(X, resp[:, 0], prior), r"expected resp of shape \(20,"),
         (lambda: gh.variational_m_step(X, resp, None), "expected prior to be an NIWPrior"),
         (lambda: gh.variational_m_step(X, resp, gh.default_variational_prior(X[:, :1], 2)),
          "expected a prior for 2 features"),
