@@ -51,7 +51,7 @@ def _names_used_through_gh():
     files = [root / "README.md", *sorted((root / "notebooks").glob("*.ipynb"))]
     names = set()
     for path in files:
-        names |= set(re.findall(r"\bgh\.([A-Za-z_]\w*)", path.read_text(encoding="utf-8")))
+        names |= set(re.findall(r"\bgh\.([A-Za-z]\w*)", path.read_text(encoding="utf-8")))
     return names
 
 
