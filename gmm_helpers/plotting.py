@@ -526,7 +526,7 @@ def plot_log_likelihood(
     if ll.ndim != 1 or ll.size == 0:
         raise ValueError(f"expected a non-empty 1-D log_likelihoods, got shape {ll.shape}")
     if per_sample:
-        n = getattr(result, "n_samples", None) or len(result.responsibilities)
+        n = result.n_samples or len(result.responsibilities)
         ll = ll / n
     if ax is None:
         ax = plt.gca()

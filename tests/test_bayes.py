@@ -1,4 +1,4 @@
-"""Tests of gmm_helpers.bayes: MAP-EM with conjugate priors and variational Bayes.
+"""Tests of gmm_helpers.bayes (MAP-EM with conjugate priors) and gmm_helpers.variational (VB).
 
 SciPy and scikit-learn are test-only oracles: special functions and log densities are compared
 with ``scipy.special`` / ``scipy.stats``, the ELBO with the exact log evidence (K = 1) and with a
