@@ -23,6 +23,7 @@ from .datasets import (
     load_old_faithful,
     make_blobs,
     make_dataset,
+    make_moons,
     sample_gmm,
     standardize,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "m_step",
     "make_blobs",
     "make_dataset",
+    "make_moons",
     "map_m_step",
     "n_parameters",
     "params_from_statistics",
