@@ -23,6 +23,7 @@ from .datasets import (
     load_old_faithful,
     make_blobs,
     make_dataset,
+    make_moons,
     sample_gmm,
     standardize,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "m_step",
     "make_blobs",
     "make_dataset",
+    "make_moons",
     "map_log_prior",
     "map_m_step",
     "multivariate_gammaln",

@@ -2,8 +2,8 @@ r"""EM as sufficient statistics: a fast, low-memory engine (notebook 09).
 
 The M-step (:func:`gmm_helpers.m_step`) needs only three sums per component,
 
-$$N_k = \sum_n \gamma_{nk}, \qquad S_k = \sum_n \gamma_{nk}\, x_n, \qquad
-  Q_k = \sum_n \gamma_{nk}\, x_n x_n^\top ,$$
+$$N_k = \sum_n \gamma_{nk}, \qquad M^{(1)}_k = \sum_n \gamma_{nk}\, x_n, \qquad
+  M^{(2)}_k = \sum_n \gamma_{nk}\, x_n x_n^\top ,$$
 
 and the E-step's weighted log-densities are *linear* in the quadratic features
 $\phi(x) = [1,\ x,\ \mathrm{triu}(x x^\top)]$:
@@ -22,13 +22,13 @@ few element-wise passes:
    log-sum-exp, component-major so the max and the sum over $K$ are
    element-wise passes over contiguous rows; ``log p(x) = m + log s``;
 3. ``T = E @ (Phi / s).T`` — the responsibilities $E/s$ times the features give
-   all the sums $[N_k, S_k, \mathrm{triu}(Q_k)]$ in one product, shape (K, F).
+   all the sums $[N_k, M^{(1)}_k, \mathrm{triu}(M^{(2)}_k)]$ in one product, shape (K, F).
 
 The responsibilities of a chunk never leave the cache, buffers are allocated
 once and reused (``out=`` everywhere), and the statistics of chunks simply add
 up (:class:`SufficientStatistics` supports ``+``), which is what makes EM
 distributable. The data are centred once by a fixed ``shift`` (by default the
-data mean), so the one-pass covariance $Q_k/N_k - \bar x_k \bar x_k^\top$ keeps
+data mean), so the one-pass covariance $M^{(2)}_k/N_k - \bar x_k \bar x_k^\top$ keeps
 its precision on data far from the origin.
 
 The exponent is floored at ``-707``: below about ``-707.7`` NumPy's ``exp``
@@ -106,8 +106,8 @@ class SufficientStatistics:
     ($a$ = ``shift``):
 
     $$N_k = \sum_n \gamma_{nk}, \quad
-      S_k = \sum_n \gamma_{nk}\tilde x_n, \quad
-      Q_k = \sum_n \gamma_{nk}\tilde x_n\tilde x_n^\top, \quad
+      M^{(1)}_k = \sum_n \gamma_{nk}\tilde x_n, \quad
+      M^{(2)}_k = \sum_n \gamma_{nk}\tilde x_n\tilde x_n^\top, \quad
       \ell = \sum_n \log p(x_n).$$
 
     Statistics of disjoint chunks of data add up (``a + b``) to those of the
@@ -120,9 +120,9 @@ class SufficientStatistics:
     Nk : ndarray of shape (n_components,)
         Soft counts $N_k$.
     Sx : ndarray of shape (n_components, n_features)
-        First moments $S_k$ about ``shift``.
+        First moments $M^{(1)}_k$ about ``shift``.
     Sxx : ndarray of shape (n_components, n_features, n_features)
-        Second moments $Q_k$ about ``shift`` (symmetric).
+        Second moments $M^{(2)}_k$ about ``shift`` (symmetric).
     log_likelihood : float
         Total log-likelihood $\ell$ of the parameters the responsibilities came from.
     shift : ndarray of shape (n_features,)
@@ -149,8 +149,8 @@ class SufficientStatistics:
     def with_shift(self, shift) -> SufficientStatistics:
         r"""The same statistics about another centre $b$.
 
-        With $d = a - b$: $S^b_k = S^a_k + N_k d$ and
-        $Q^b_k = Q^a_k + S^a_k d^\top + d\, S^{a\top}_k + N_k d d^\top$.
+        With $d = a - b$: $M^{(1)b}_k = M^{(1)a}_k + N_k d$ and
+        $M^{(2)b}_k = M^{(2)a}_k + M^{(1)a}_k d^\top + d\, M^{(1)a\top}_k + N_k d d^\top$.
         """
         shift = np.asarray(shift, dtype=np.float64)
         if shift.shape != self.shift.shape:
@@ -355,7 +355,7 @@ class _Workspace:
 
 
 def _statistics_from_table(T, n, ll, shift):
-    """Unpack the (K, F) table [N_k, S_k, triu(Q_k)] into SufficientStatistics."""
+    """Unpack the (K, F) table [N_k, M^{(1)}_k, triu(M^{(2)}_k)] into SufficientStatistics."""
     k, d = T.shape[0], shift.shape[0]
     iu, ju, _ = _triu(d)
     Sxx = np.empty((k, d, d))
@@ -420,8 +420,8 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
 
     The E-step responsibilities $\gamma_{nk}$ of ``params`` are computed for one
     chunk at a time and immediately reduced to
-    $N_k = \sum_n\gamma_{nk}$, $S_k = \sum_n\gamma_{nk}\tilde x_n$,
-    $Q_k = \sum_n\gamma_{nk}\tilde x_n\tilde x_n^\top$ ($\tilde x = x - $ ``shift``)
+    $N_k = \sum_n\gamma_{nk}$, $M^{(1)}_k = \sum_n\gamma_{nk}\tilde x_n$,
+    $M^{(2)}_k = \sum_n\gamma_{nk}\tilde x_n\tilde x_n^\top$ ($\tilde x = x - $ ``shift``)
     and the total log-likelihood $\sum_n\log p(x_n)$, so memory does not grow
     with N beyond ``X`` itself.
 
@@ -507,12 +507,12 @@ def params_from_statistics(stats, covariance_type="full", reg_covar=1e-6):
     r"""The M-step (Bishop eqs. 9.24-9.27) from sufficient statistics alone.
 
     With $N_k$ floored at ``10 * eps`` (as :func:`gmm_helpers.m_step` and
-    scikit-learn do), $\bar x_k = S_k / N_k$ (about the shift $a$):
+    scikit-learn do), $\bar x_k = M^{(1)}_k / N_k$ (about the shift $a$):
 
     $$\pi_k = \frac{N_k}{N}, \qquad \mu_k = a + \bar x_k, \qquad
-      \Sigma_k = \frac{Q_k}{N_k} - \bar x_k \bar x_k^\top + \epsilon I .$$
+      \Sigma_k = \frac{M^{(2)}_k}{N_k} - \bar x_k \bar x_k^\top + \epsilon I .$$
 
-    ``"tied"`` pools $\Sigma = \frac1N\sum_k (Q_k - N_k\bar x_k\bar x_k^\top)$,
+    ``"tied"`` pools $\Sigma = \frac1N\sum_k (M^{(2)}_k - N_k\bar x_k\bar x_k^\top)$,
     ``"diag"`` keeps the diagonal of $\Sigma_k$ and ``"spherical"`` its mean —
     the same maths as scikit-learn's ``_estimate_gaussian_covariances_*``.
 
