@@ -134,6 +134,8 @@ def _is_better(candidate_ll, best_ll, n_samples):
     -------
     bool
     """
+    if not np.isfinite(best_ll):  # a kept run at -inf is beaten by any finite one
+        return bool(candidate_ll > best_ll)
     margin = _RESTART_MARGIN * (abs(best_ll) + n_samples)
     return bool(candidate_ll > best_ll + margin)
 

@@ -216,6 +216,7 @@ def test_restart_selection_ignores_rounding_level_differences():
     assert _is_better(best + 1e-3 * n, best, n)          # 1e-3 nats per sample: a real gain
     # near log L = 0 the margin is set by N (per-sample terms of both signs cancel)
     assert not _is_better(1e-12, 0.0, n) and _is_better(1e-3, 0.0, n)
+    assert _is_better(best, -np.inf, n)                  # no margin can be added to -inf
 
 
 def test_fit_em_keeps_the_first_of_restarts_that_reach_one_optimum():
