@@ -14,6 +14,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 ARTIFACTS=test-artifacts/portable
+# The notebook kernels must import this checkout's gmm_helpers, even when .venv's editable
+# install points at another checkout (a shared or symlinked venv).
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$ARTIFACTS"
 
 # name | environment assignment | kernels OpenBLAS may report for it | /proc/cpuinfo flag it needs
@@ -64,6 +67,7 @@ for spec in "${VARIANTS[@]}"; do
     echo "$msg"; summary+=("$name: $msg"); continue
   fi
   echo "$smoke"
+  env "$assign" "$PY" -c 'import gmm_helpers as g; print("testing", g.__file__)'
   log="$ARTIFACTS/$name.log"
   start=$(date +%s)
   env "$assign" "$PY" -m pytest tests notebooks -m "not browser" -q -p no:cacheprovider \
