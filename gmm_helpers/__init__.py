@@ -17,6 +17,17 @@ from .bayes import (
     fit_variational,
     map_m_step,
 )
+
+# the project's checks of a student's own code (NumPy only; check_ellipse imports matplotlib)
+from .checks import (
+    CheckResult,
+    check_e_step,
+    check_ellipse,
+    check_em,
+    check_log_gaussian_pdf,
+    check_logsumexp,
+    check_m_step,
+)
 from .datasets import (
     DATASET_NAMES,
     OLD_FAITHFUL_COLUMNS,
@@ -102,6 +113,13 @@ __all__ = [
     "score_samples",
     "select_model",
     "standardize",
+    "CheckResult",
+    "check_e_step",
+    "check_ellipse",
+    "check_em",
+    "check_log_gaussian_pdf",
+    "check_logsumexp",
+    "check_m_step",
     *_LAZY_NAMES,
 ]
 

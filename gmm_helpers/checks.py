@@ -220,6 +220,8 @@ def _call(f, args, kwargs, what, time_limit):
     Returns f's value. Raises :class:`_Finding` for an exception, a time-out or an
     input changed in place.
     """
+    name = getattr(f, "__name__", "")
+    what = name if name.isidentifier() else what
     copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
 
     def run():
@@ -904,7 +906,8 @@ def _em_problems():
     start3 = (np.array([1.0]), np.zeros((1, 3)), np.eye(3)[None])
     return [
         ("2-D, 3 components, tol=1e-3", X, start, 200, 1e-3),
-        ("max_iter=4 with tol=0 (must stop after 4 iterations)", X, start, 4, 0.0),
+        ("max_iter=4 with tol=-1, never reached (must stop after 4 iterations)", X, start, 4,
+         -1.0),
         ("D = 1, 2 components, tol=1.8e-4", X1, start1, 200, 1.8e-4),
         ("K = 1, D = 3, tol=1e-6", X3, start3, 50, 1e-6),
     ]
@@ -954,7 +957,8 @@ def check_em(f, time_limit=30.0):
             counts.append(_check_em_answer(out, X, start, max_iter, tol, desc))
         return [
             f"Verified on {len(problems)} problems ({_named(problems)}; your loop ran "
-            f"{', '.join(map(str, counts))} iterations respectively): history[0] is the start, every step "
+            f"{', '.join(map(str, counts))} iterations respectively): history[0] is the start, "
+            "every step "
             "is one E-step + M-step, log_likelihoods[t] belongs to history[t] and never "
             "decreases, the loop stops on the per-sample change (ℓ_t - ℓ_{t-1}) / N < tol and "
             "after max_iter iterations at most."

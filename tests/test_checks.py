@@ -1,0 +1,447 @@
+"""gmm_helpers.checks: correct code passes however it is written; each classic mistake,
+planted into a copy of the starter notebook's solution, is caught with its own diagnosis."""
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.special
+from matplotlib.patches import Ellipse
+
+from gmm_helpers import checks
+
+ROOT = Path(__file__).resolve().parents[1]
+TEACHER = ROOT / "notebooks" / "project" / "starter_teacher.ipynb"
+CHECKS = {
+    "log_gaussian_pdf": checks.check_log_gaussian_pdf,
+    "logsumexp": checks.check_logsumexp,
+    "e_step": checks.check_e_step,
+    "m_step": checks.check_m_step,
+    "em": checks.check_em,
+    "draw_ellipse": checks.check_ellipse,
+}
+
+
+def solution_sources():
+    """{grade_id: source} of the teacher notebook's solution cells, in notebook order."""
+    nb = json.loads(TEACHER.read_text())
+    out = {}
+    for cell in nb["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if cell["cell_type"] == "code" and meta.get("solution"):
+            out[meta["grade_id"]] = "".join(cell["source"])
+    return out
+
+
+def solutions(**plants):
+    """The notebook's solution functions, with ``name=(old, new)`` replaced in the source of
+    the solution ``name`` first (each ``old`` must occur exactly once)."""
+    namespace = {"np": np, "Ellipse": Ellipse}
+    for name, source in solution_sources().items():
+        if name in plants:
+            for old, new in plants.pop(name):
+                assert source.count(old) == 1, f"{old!r} not found once in {name}"
+                source = source.replace(old, new)
+        exec(compile(source, f"<solution {name}>", "exec"), namespace)
+    assert not plants, f"no solution cells {list(plants)}"
+    return namespace
+
+
+@pytest.fixture(scope="module")
+def solved():
+    return solutions()
+
+
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_notebook_solutions_pass(solved, name, capsys):
+    result = CHECKS[name](solved[name])
+    assert result.passed and bool(result) and result.status == "passed", result.messages
+    assert result.messages[0].startswith("Verified on "), result.messages
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"check_{name.replace('draw_', '')}: PASSED")
+
+
+# ----------------------------------------------------------------- other correct styles
+
+
+def lgp_eigen(X, mean, cov):
+    """Eigen-decomposition, one point at a time."""
+    vals, vecs = np.linalg.eigh(cov)
+    out = np.empty(len(X))
+    for n in range(len(X)):
+        y = vecs.T @ (X[n] - mean)
+        out[n] = -0.5 * (len(mean) * np.log(2 * np.pi) + np.sum(np.log(vals)) + np.sum(y**2 / vals))
+    return out
+
+
+def lgp_inv(X, mean, cov):
+    """inv + slogdet + einsum."""
+    diff = X - mean
+    maha = np.einsum("nd,de,ne->n", diff, np.linalg.inv(cov), diff)
+    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.linalg.slogdet(cov)[1] + maha)
+
+
+def lse_loops(a, axis):
+    """Moves the axis last and loops over the other entries."""
+    moved = np.moveaxis(np.asarray(a, dtype=float), axis, -1)
+    out = np.empty(moved.shape[:-1])
+    for idx in np.ndindex(out.shape):
+        row = moved[idx]
+        m = row.max()
+        out[idx] = m + np.log(np.sum(np.exp(row - m))) if np.isfinite(m) else m
+    return out
+
+
+def e_step_loops(X, weights, means, covariances):
+    """Loops over points and components, inv/slogdet, math-module logs."""
+    N, K = len(X), len(weights)
+    log_joint = np.empty((N, K))
+    for k in range(K):
+        inv = np.linalg.inv(covariances[k])
+        logdet = np.linalg.slogdet(covariances[k])[1]
+        for n in range(N):
+            d = X[n] - means[k]
+            log_joint[n, k] = (np.log(weights[k]) - 0.5 * (len(d) * np.log(2 * np.pi) + logdet
+                                                        + d @ inv @ d))
+    resp = np.empty_like(log_joint)
+    total = 0.0
+    for n in range(N):
+        norm = lse_loops(log_joint[n], 0)
+        resp[n] = np.exp(log_joint[n] - norm)
+        total += norm
+    return resp, total
+
+
+def e_step_scipy(X, weights, means, covariances):
+    """scikit-learn's style: precision Cholesky factors and scipy's logsumexp."""
+    log_joint = np.empty((len(X), len(weights)))
+    for k, (w, m, c) in enumerate(zip(weights, means, covariances)):
+        prec_chol = np.linalg.inv(np.linalg.cholesky(c)).T
+        y = (X - m) @ prec_chol
+        log_joint[:, k] = (np.log(w) - 0.5 * X.shape[1] * np.log(2 * np.pi)
+                           + np.sum(np.log(np.diag(prec_chol))) - 0.5 * np.sum(y**2, axis=1))
+    log_norm = scipy.special.logsumexp(log_joint, axis=1)
+    return np.exp(log_joint - log_norm[:, None]), log_norm.sum()
+
+
+def m_step_loops(X, responsibilities, reg_covar=1e-6):
+    """Loops over the points, accumulating outer products."""
+    N, D = X.shape
+    K = responsibilities.shape[1]
+    weights, means, covs = np.zeros(K), np.zeros((K, D)), np.zeros((K, D, D))
+    for k in range(K):
+        nk = 0.0
+        for n in range(N):
+            nk += responsibilities[n, k]
+            means[k] += responsibilities[n, k] * X[n]
+        means[k] /= nk
+        for n in range(N):
+            d = X[n] - means[k]
+            covs[k] += responsibilities[n, k] * np.outer(d, d)
+        covs[k] = covs[k] / nk + reg_covar * np.eye(D)
+        weights[k] = nk / N
+    return weights, means, covs
+
+
+def m_step_one_pass(X, responsibilities, reg_covar=1e-6):
+    """scikit-learn's 10·eps guard on N_k, and the one-pass E[xxᵀ] - μμᵀ covariance."""
+    nk = responsibilities.sum(axis=0) + 10 * np.finfo(float).eps
+    means = responsibilities.T @ X / nk[:, None]
+    second = np.einsum("nk,nd,ne->kde", responsibilities, X, X) / nk[:, None, None]
+    covs = second - np.einsum("kd,ke->kde", means, means) + reg_covar * np.eye(X.shape[1])
+    return nk / len(X), means, covs
+
+
+def make_em_while(e_step, m_step):
+    def em_while(X, weights, means, covariances, max_iter, tol):
+        """A while loop that tests convergence before the M-step."""
+        history, lls, params, t = [], [], (weights, means, covariances), 0
+        while True:
+            resp, ll = e_step(X, *params)
+            history.append(params)
+            lls.append(ll)
+            if t == max_iter or (t > 0 and abs(lls[-1] - lls[-2]) / len(X) < tol):
+                return history, np.array(lls)
+            params = m_step(X, resp)
+            t += 1
+
+    return em_while
+
+
+def ellipse_minor_first(mean, cov, ax, n_std=2.0):
+    """Width along the MINOR axis, angle of the minor eigenvector, added with add_artist."""
+    vals, vecs = np.linalg.eigh(cov)
+    minor = -vecs[:, 0]
+    angle = np.degrees(np.arctan2(minor[1], minor[0])) + 360.0
+    e = Ellipse(mean, width=2 * n_std * np.sqrt(vals[0]), height=2 * n_std * np.sqrt(vals[1]),
+                angle=angle, facecolor="none")
+    ax.add_artist(e)
+    return e
+
+
+def ellipse_closed_form(mean, cov, ax, n_std=2.0):
+    """The 2x2 closed form: eigenvalues from trace and determinant, angle ½·atan2(2b, a - c)."""
+    a, b, c = cov[0, 0], cov[0, 1], cov[1, 1]
+    root = np.hypot((a - c) / 2, b)
+    l1, l2 = (a + c) / 2 + root, (a + c) / 2 - root
+    angle = np.degrees(0.5 * np.arctan2(2 * b, a - c))
+    e = Ellipse(tuple(mean), 2 * n_std * np.sqrt(l1), 2 * n_std * np.sqrt(l2), angle=angle)
+    ax.add_patch(e)
+    return e
+
+
+@pytest.mark.parametrize(
+    "name, f",
+    [
+        ("log_gaussian_pdf", lgp_eigen),
+        ("log_gaussian_pdf", lgp_inv),
+        ("logsumexp", lse_loops),
+        ("logsumexp", scipy.special.logsumexp),
+        ("e_step", e_step_loops),
+        ("e_step", e_step_scipy),
+        ("m_step", m_step_loops),
+        ("m_step", m_step_one_pass),
+        ("em", make_em_while(e_step_scipy, m_step_one_pass)),
+        ("draw_ellipse", ellipse_minor_first),
+        ("draw_ellipse", ellipse_closed_form),
+    ],
+    ids=lambda v: v if isinstance(v, str) else getattr(v, "__name__", "f"),
+)
+def test_other_correct_styles_pass(name, f):
+    result = CHECKS[name](f)
+    assert result.passed, result.messages
+
+
+def test_em_with_loop_e_and_m_steps_passes(solved):
+    em = make_em_while(e_step_loops, m_step_loops)
+    assert checks.check_em(em, time_limit=120)
+
+
+# ----------------------------------------------------------------- planted mistakes
+
+NAIVE_E_STEP = (
+    "    log_norm = logsumexp(log_joint, axis=1)  # (N,): log p(x_n)\n"
+    "    return np.exp(log_joint - log_norm[:, None]), float(np.sum(log_norm))",
+    "    p = np.exp(log_joint)\n"
+    "    return p / p.sum(axis=1, keepdims=True), float(np.sum(np.log(p.sum(axis=1))))",
+)
+RECORD_BEFORE = (
+    "        responsibilities, log_lik = e_step(X, *params)"
+    "  # the log-likelihood of the new params\n"
+    "        history.append(params)\n"
+    "        log_likelihoods.append(log_lik)\n",
+    "        history.append(params)\n"
+    "        log_likelihoods.append(log_lik)  # still the E-step's value for the OLD params\n"
+    "        responsibilities, log_lik = e_step(X, *params)\n",
+)
+RECORD_AFTER_ONLY = [
+    ("    history, log_likelihoods = [params], [log_lik]",
+     "    history, log_likelihoods = [params], []  # no log-likelihood for the start"),
+    ("        if (log_likelihoods[-1]",
+     "        if len(log_likelihoods) > 1 and (log_likelihoods[-1]"),
+]
+
+MISTAKES = [
+    # (check, {solution: [(old, new)]}, words of its own diagnosis)
+    ("e_step", {"e_step": [NAIVE_E_STEP]}, "computed without log-sum-exp"),
+    ("e_step", {"e_step": [("np.exp(log_joint - log_norm[:, None])",
+                            "np.exp(log_joint - logsumexp(log_joint, axis=0))")]},
+     "normalised over the wrong axis"),
+    ("m_step", {"m_step": [("means = responsibilities.T @ X / Nk[:, None]",
+                            "means = responsibilities.T @ X")]},
+     "means are missing the division by N_k"),
+    ("m_step", {"m_step": [("@ diff / Nk[k]", "@ diff")]},
+     "covariances are missing the division by N_k"),
+    ("m_step", {"m_step": [("@ diff / Nk[k]", "@ diff / N")]},
+     "divided by N instead of N_k"),
+    ("m_step", {"m_step": [("diff = X - means[k]", "diff = X - X.mean(axis=0)")]},
+     "about the mean of all of X"),
+    ("m_step", {"m_step": [("weights = Nk / N", "weights = Nk / len(Nk)")]},
+     "weights are divided by K instead of N"),
+    ("m_step", {"m_step": [("covariances[k] += reg_covar * np.eye(D)", "pass")]},
+     "reg_covar is not added"),
+    ("log_gaussian_pdf", {"log_gaussian_pdf": [("np.log(2 * np.pi) + log_det +",
+                                                "np.log(2 * np.pi) +")]},
+     "log-determinant term is missing"),
+    ("e_step", {"log_gaussian_pdf": [("np.log(2 * np.pi) + log_det +", "np.log(2 * np.pi) +")]},
+     "log-determinant term is missing from the log-density"),
+    ("e_step", {"e_step": [("np.exp(log_joint - log_norm[:, None])",
+                            "log_joint - log_norm[:, None]")]},
+     "log-responsibilities were returned"),
+    ("em", {"em": [RECORD_BEFORE]}, "one iteration off"),
+    ("em", {"em": RECORD_AFTER_ONLY}, "one iteration off"),
+    ("em", {"em": [("(log_likelihoods[-1] - log_likelihoods[-2]) / len(X) < tol",
+                    "log_likelihoods[-1] - log_likelihoods[-2] < tol")]},
+     "uses the change of the total log-likelihood"),
+    ("draw_ellipse", {"draw_ellipse": [
+        ("np.sqrt(eigenvalues[1]), 2 * n_std * np.sqrt(eigenvalues[0])",
+         "eigenvalues[1], 2 * n_std * eigenvalues[0]")]},
+     "variances (eigenvalues), not the standard deviations"),
+    ("draw_ellipse", {"draw_ellipse": [("angle = np.degrees(np.arctan2(major[1], major[0]))",
+                                        "angle = np.arctan2(major[1], major[0])")]},
+     "passed in radians"),
+    ("draw_ellipse", {"draw_ellipse": [("major = eigenvectors[:, 1]",
+                                        "major = eigenvectors[:, 0]")]},
+     "paired with the wrong axes"),
+    # beyond the issue's list
+    ("logsumexp", {"logsumexp": [
+        ("np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))",
+         "np.log(np.sum(np.exp(a), axis=axis))")]}, "overflow"),
+    ("logsumexp", {"logsumexp": [("np.squeeze(m, axis=axis) + np.log", "np.log")]},
+     "not added back"),
+    ("log_gaussian_pdf", {"log_gaussian_pdf": [("z = np.linalg.solve(L, (X - mean).T)",
+                                                "X -= mean\n    z = np.linalg.solve(L, X.T)")]},
+     "changed one of its input arrays in place"),
+    ("e_step", {"e_step": [("float(np.sum(log_norm))", "float(np.mean(log_norm))")]},
+     "mean log-likelihood per point"),
+]
+
+
+@pytest.mark.parametrize("check, plants, diagnosis", MISTAKES,
+                         ids=[f"{m[0]}-{m[2][:30]}" for m in MISTAKES])
+def test_planted_mistake_gets_its_own_diagnosis(check, plants, diagnosis, capsys):
+    namespace = solutions(**plants)
+    result = CHECKS[check](namespace[check])
+    assert not result.passed and not bool(result) and result.status == "failed"
+    text = " ".join(result.messages)
+    assert diagnosis in text, text
+    # its own diagnosis: no other mistake's wording appears
+    others = {m[2] for m in MISTAKES if m[2] != diagnosis and m[2] not in diagnosis}
+    assert not [o for o in others if o in text], text
+    assert "Hint" in text
+    printed = capsys.readouterr().out
+    assert "FAILED" in printed.splitlines()[0] and diagnosis in printed.replace("\n    ", " ")
+
+
+def test_each_issue_mistake_is_planted():
+    """The issue's list, one entry per planted mistake above (guards against dropping one)."""
+    diagnoses = [m[2] for m in MISTAKES]
+    for words in ("without log-sum-exp", "wrong axis", "missing the division by N_k",
+                  "instead of N_k", "mean of all of X", "instead of N", "reg_covar",
+                  "log-determinant", "log-responsibilities", "one iteration off",
+                  "change of the total", "variances", "radians", "wrong axes"):
+        assert any(words in d for d in diagnoses), words
+
+
+# ----------------------------------------------------------------- exceptions, time limit
+
+
+def test_exception_in_student_code_is_a_diagnosis_not_a_crash(solved):
+    namespace = solutions(log_gaussian_pdf=[("np.linalg.cholesky(cov)",
+                                             "np.linalg.cholesky(cov - 100 * np.eye(D))")])
+    result = checks.check_e_step(namespace["e_step"])
+    assert result.status == "failed"
+    assert "raised LinAlgError" in result.messages[0]
+    assert "line" in result.messages[0] and "log_gaussian_pdf" in result.messages[0]
+    assert "positive-definite" in result.messages[1]
+
+
+def test_not_implemented_is_reported_with_the_function_that_raised(solved):
+    def log_gaussian_pdf(X, mean, cov):
+        raise NotImplementedError()
+
+    def e_step(X, weights, means, covariances):
+        return log_gaussian_pdf(X, means[0], covariances[0])
+
+    result = checks.check_e_step(e_step)
+    assert result.status == "not implemented" and not result
+    assert result.messages[0].startswith("log_gaussian_pdf (called by e_step) raises")
+
+
+def test_wrong_return_types_are_diagnosed():
+    assert "expected a pair" in checks.check_e_step(lambda X, w, m, c: None).messages[0]
+    assert "expected a triple" in checks.check_m_step(lambda X, r, reg_covar: (1, 2)).messages[0]
+    result = checks.check_ellipse(lambda mean, cov, ax, n_std=2.0: None)
+    assert "expected the matplotlib.patches.Ellipse" in result.messages[0]
+
+
+def test_ellipse_not_added_to_the_given_ax(solved):
+    def draw(mean, cov, ax, n_std=2.0):
+        from matplotlib.figure import Figure
+
+        return solved["draw_ellipse"](mean, cov, Figure().add_subplot(), n_std)
+
+    assert "not added to the ax" in checks.check_ellipse(draw).messages[0]
+
+
+def test_em_that_never_returns_is_stopped(solved):
+    """`while True` ignores max_iter: the alarm stops the loop itself, in about time_limit s."""
+    namespace = solutions(em=[("for _ in range(max_iter):", "while True:")])
+    start = time.perf_counter()
+    result = checks.check_em(namespace["em"], time_limit=2.0)
+    elapsed = time.perf_counter() - start
+    assert result.status == "timeout" and not result
+    assert "did not return within 2 s" in result.messages[0]
+    assert "max_iter" in result.messages[1]
+    assert elapsed < 30
+
+
+def test_hung_function_really_stops_on_the_main_thread():
+    counter = [0]
+
+    def spin(a, axis):
+        while True:
+            counter[0] += 1
+
+    assert checks.check_logsumexp(spin, time_limit=0.5).status == "timeout"
+    seen = counter[0]
+    time.sleep(0.2)
+    assert counter[0] == seen  # the loop was interrupted, not left running
+
+
+def test_time_limit_off_the_main_thread_uses_a_thread():
+    stop = threading.Event()
+
+    def spin(a, axis):
+        while not stop.is_set():
+            time.sleep(0.01)
+
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(r=checks.check_logsumexp(spin, 0.5)))
+    worker.start()
+    worker.join(20)
+    stop.set()  # let the abandoned thread end
+    assert box["r"].status == "timeout"
+
+
+def test_result_object():
+    r = checks.CheckResult("check_x", "failed", ["a"])
+    assert not r and r.passed is False and r.messages == ["a"]
+    assert repr(r) == "<CheckResult check_x: failed>"
+    assert checks.CheckResult("check_x", "passed", []).passed
+
+
+def test_checks_need_numpy_only_at_import():
+    import subprocess
+    import sys
+
+    code = ("import sys, gmm_helpers.checks; "
+            "print([m for m in ('matplotlib', 'scipy', 'sklearn') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_em_problems_separate_the_stopping_rules():
+    """The absolute-change rule stops much later than the per-sample one, and no change sits
+    within 5% of tol (so the rule's iteration is not a coin toss on another CPU)."""
+    desc, X, start, max_iter, tol = checks._em_problems()[0]
+    lls = checks._ref_run(X, start, max_iter)
+    t_rule = checks._stop_iteration(lls, len(X), tol, max_iter)
+    t_abs = checks._stop_iteration(lls, len(X), tol, max_iter, per_sample=False)
+    assert t_abs > t_rule + 5
+    for _, X, start, max_iter, tol in checks._em_problems():
+        if tol > 0:
+            changes = np.diff(checks._ref_run(X, start, max_iter)) / len(X)
+            t = checks._stop_iteration(np.r_[0, np.cumsum(changes)], 1, tol, max_iter)
+            assert np.all(changes[: t - 1] > 1.05 * tol) and changes[t - 1] < 0.95 * tol
+
+
+def test_far_point_defeats_the_direct_formula():
+    """The hard problem is hard: without log-sum-exp every term underflows."""
+    desc, X, w, m, c = checks._e_step_problems()[-1]
+    assert "40σ" in desc
+    dens = np.array([w[k] * np.exp(checks._ref_log_pdf(X[-1:], m[k], c[k])) for k in range(3)])
+    assert np.all(dens == 0.0)
