@@ -41,9 +41,9 @@ notebooks: venv
 	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
 
-## make student: the student versions of notebooks/**/*_teacher.ipynb (solutions -> stubs), executed
+## make student: re-execute notebooks/**/*_teacher.ipynb, then generate and execute their student versions
 student: venv
-	PYTHONPATH=$(CURDIR) $(BIN)/python tools/make_student.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python tools/make_student.py --teacher
 
 ## make report: figures and numbers from code, then report/report.pdf
 report: venv

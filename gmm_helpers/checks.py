@@ -214,12 +214,13 @@ _EXCEPTION_HINTS = {
 }
 
 
-def _call(f, args, kwargs, what, time_limit):
+def _call(f, args, kwargs, what, time_limit, problem=None):
     """Call the student's ``f`` on copies of the inputs, under a time limit.
 
     Returns f's value. Raises :class:`_Finding` for an exception, a time-out or an
-    input changed in place.
+    input changed in place (saying on which ``problem``).
     """
+    on = f"On the problem '{problem}', " if problem else ""
     name = getattr(f, "__name__", "")
     what = name if name.isidentifier() else what
     copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
@@ -243,7 +244,7 @@ def _call(f, args, kwargs, what, time_limit):
     except _Timeout:
         raise _Finding(
             "timeout",
-            f"{what} did not return within {time_limit:g} s, and was stopped.",
+            f"{on}{what} did not return within {time_limit:g} s, and was stopped.",
             "Hint: a loop that never ends? An EM loop must stop after max_iter iterations "
             "even when it has not converged (`for t in range(max_iter):`).",
         ) from None
@@ -251,14 +252,16 @@ def _call(f, args, kwargs, what, time_limit):
         name = type(exc).__name__
         hint = _EXCEPTION_HINTS.get(name, "read the error and the line it points to")
         raise _Finding(
-            "failed", f"{what} raised {name}: {exc}{_where(exc)}.", f"Hint: {hint}."
+            "failed",
+            f"{on}{what} raised {name}: {str(exc).strip()}{_where(exc)}.",
+            f"Hint: {hint}.",
         ) from None
     for original, copy in zip(args, copies):
         if isinstance(original, np.ndarray) and (
             copy.shape != original.shape or not np.array_equal(copy, original, equal_nan=True)
         ):
             _fail(
-                f"{what} changed one of its input arrays in place.",
+                f"{on}{what} changed one of its input arrays in place.",
                 "Hint: `X -= mean` or `cov += ...` modify the caller's array; write "
                 "`diff = X - mean` (a new array) instead.",
             )
@@ -446,7 +449,7 @@ def check_log_gaussian_pdf(f, time_limit=10.0):
         problems.append(("a point 40σ from the mean", np.vstack([problems[0][1][:5], far]),
                          mean, cov))
         for desc, X, mean, cov in problems:
-            out = _call(f, (X, mean, cov), {}, "log_gaussian_pdf", time_limit)
+            out = _call(f, (X, mean, cov), {}, "log_gaussian_pdf", time_limit, desc)
             _check_log_pdf_answer(out, X, mean, cov, desc)
         return [
             f"Verified on {len(problems)} problems ({_named(problems)}): the result has shape "
@@ -552,11 +555,11 @@ def check_logsumexp(f, time_limit=10.0):
                                                               [2.0, -np.inf, -np.inf]]), 1),
         ]
         for desc, a, axis in problems:
-            out = _call(f, (a, axis), {}, "logsumexp", time_limit)
+            out = _call(f, (a, axis), {}, "logsumexp", time_limit, desc)
             _check_lse_answer(out, a, axis, desc)
         notes = []
         out = _call(f, (np.array([[0.0, 1.0], [-np.inf, -np.inf]]), 1), {}, "logsumexp",
-                    time_limit)
+                    time_limit, "a row of all -inf")
         last = np.asarray(out, dtype=float).ravel()[-1:]
         if last.size and not (np.isneginf(last[0])):
             notes.append(
@@ -647,7 +650,7 @@ def check_e_step(f, time_limit=10.0):
     def body():
         problems = _e_step_problems()
         for desc, X, w, m, c in problems:
-            out = _call(f, (X, w, m, c), {}, "e_step", time_limit)
+            out = _call(f, (X, w, m, c), {}, "e_step", time_limit, desc)
             _check_e_step_answer(out, X, w, m, c, desc)
         return [
             f"Verified on {len(problems)} problems ({_named(problems)}): responsibilities of "
@@ -826,7 +829,7 @@ def check_m_step(f, time_limit=10.0):
     def body():
         problems = _m_step_problems()
         for desc, X, resp, reg in problems:
-            out = _call(f, (X, resp), {"reg_covar": reg}, "m_step", time_limit)
+            out = _call(f, (X, resp), {"reg_covar": reg}, "m_step", time_limit, desc)
             _check_m_step_answer(out, X, resp, reg, desc)
         return [
             f"Verified on {len(problems)} problems ({_named(problems)}): weights (K,) summing "
@@ -953,7 +956,7 @@ def check_em(f, time_limit=30.0):
         problems = _em_problems()
         counts = []
         for desc, X, start, max_iter, tol in problems:
-            out = _call(f, (X, *start, max_iter, tol), {}, "em", time_limit)
+            out = _call(f, (X, *start, max_iter, tol), {}, "em", time_limit, desc)
             counts.append(_check_em_answer(out, X, start, max_iter, tol, desc))
         return [
             f"Verified on {len(problems)} problems ({_named(problems)}; your loop ran "
@@ -1124,7 +1127,8 @@ def check_ellipse(f, time_limit=10.0):
         try:
             for desc, mean, cov, n_std in problems:
                 ax = Figure().add_subplot()
-                out = _call(f, (mean, cov, ax), {"n_std": n_std}, "draw_ellipse", time_limit)
+                out = _call(f, (mean, cov, ax), {"n_std": n_std}, "draw_ellipse", time_limit,
+                            desc)
                 _check_ellipse_answer(out, ax, mean, cov, n_std, desc, Ellipse)
         finally:
             pyplot = sys.modules.get("matplotlib.pyplot")

@@ -392,6 +392,24 @@ def test_hung_function_really_stops_on_the_main_thread():
     assert counter[0] == seen  # the loop was interrupted, not left running
 
 
+def test_hung_function_in_a_jupyter_kernel_is_stopped_and_the_kernel_lives_on():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(
+            "from gmm_helpers.checks import check_em\n"
+            "def em(X, weights, means, covariances, max_iter, tol):\n"
+            "    while True:\n"
+            "        pass\n"
+            "result = check_em(em, time_limit=2)"),
+        nbformat.v4.new_code_cell("print('next cell ran:', result.status)"),
+    ])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT)}}).execute()
+    assert "did not return within 2 s" in nb.cells[0].outputs[0]["text"]
+    assert nb.cells[1].outputs[0]["text"] == "next cell ran: timeout\n"
+
+
 def test_time_limit_off_the_main_thread_uses_a_thread():
     stop = threading.Event()
 

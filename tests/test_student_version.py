@@ -104,11 +104,10 @@ def test_starter_links_the_report_template():
     text = (PROJECT / "starter_teacher.ipynb").read_text()
     assert "(report_template.md)" in text
     template = (PROJECT / "report_template.md").read_text()
+    headings = [line for line in template.splitlines() if line.startswith("## ")]
     for section in ("The Gaussian mixture model", "Deriving EM", "evolution of the log-likelihood",
                     "Convergence and local optima", "Interpreting the visualisation"):
-        assert f"## {section}" in template or any(
-            line.startswith("## ") and section in line for line in template.splitlines()
-        ), section
+        assert any(section in h for h in headings), (section, headings)
 
 
 def test_nbgrader_generate_assignment_agrees(tmp_path):

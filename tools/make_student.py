@@ -82,12 +82,27 @@ def student_path(teacher_path):
 
 
 def execute(nb, path):
-    """Run ``nb`` top to bottom in a fresh python3 kernel, in the notebook's folder."""
+    """Run ``nb`` top to bottom in a fresh python3 kernel, in the notebook's folder.
+
+    Consecutive prints are merged into one stream output, so that how the kernel happened
+    to flush them does not change the committed file.
+    """
     from nbconvert.preprocessors import ExecutePreprocessor
 
     ExecutePreprocessor(timeout=600, kernel_name="python3", record_timing=False).preprocess(
         nb, {"metadata": {"path": str(Path(path).parent)}}
     )
+    for cell in nb.cells:
+        merged = []
+        for out in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (out.output_type == "stream" and previous is not None
+                    and previous.output_type == "stream" and previous.name == out.name):
+                previous.text += out.text
+            else:
+                merged.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = merged
     return nb
 
 
