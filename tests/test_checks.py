@@ -463,3 +463,40 @@ def test_far_point_defeats_the_direct_formula():
     assert "40σ" in desc
     dens = np.array([w[k] * np.exp(checks._ref_log_pdf(X[-1:], m[k], c[k])) for k in range(3)])
     assert np.all(dens == 0.0)
+
+
+def test_an_outer_alarm_timer_is_given_back():
+    import signal
+
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("no setitimer on this platform")
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 5.0)
+        checks.check_logsumexp(lambda a, axis: scipy.special.logsumexp(a, axis=axis))
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0 < left < 5.0 and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_history_that_aliases_one_set_of_arrays(solved):
+    def em(X, weights, means, covariances, max_iter, tol):
+        weights, means, covariances = weights.copy(), means.copy(), covariances.copy()
+        params = (weights, means, covariances)
+        history, lls = [params], [solved["e_step"](X, *params)[1]]
+        for _ in range(max_iter):
+            resp, _ = solved["e_step"](X, *params)
+            w, m, c = solved["m_step"](X, resp)
+            weights[:], means[:], covariances[:] = w, m, c  # in place: history[0] changes too
+            history.append(params)
+            lls.append(solved["e_step"](X, *params)[1])
+            if (lls[-1] - lls[-2]) / len(X) < tol:
+                break
+        return history, lls
+
+    result = checks.check_em(em)
+    assert not result
+    assert "hold the same arrays" in result.messages[0] and "in place" in result.messages[1]
