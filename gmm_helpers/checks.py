@@ -65,6 +65,7 @@ _LIBRARY_DIRS = tuple(
     | {os.path.abspath(p) for p in sys.path if p.endswith(("site-packages", "dist-packages"))}
 )
 _THIS_FILE = os.path.abspath(__file__)
+_ALARM_REPEAT = 0.01  # seconds between alarms once the time limit has passed
 
 
 # --------------------------------------------------------------------------- result
@@ -162,11 +163,17 @@ def _run_with_time_limit(fn, time_limit):
     if use_alarm:
 
         def on_alarm(signum, frame):
-            raise _Timeout()
+            # not in this module's own frames (the cleanup below, or `run` after f returned)
+            if frame is None or os.path.abspath(frame.f_code.co_filename) != _THIS_FILE:
+                raise _Timeout()
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
         started = time.monotonic()
-        outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, time_limit)
+        # the alarm repeats: a bare `except:` in the student's loop swallows one _Timeout,
+        # but not all of them (one lands outside the `try`)
+        outer_delay, outer_interval = signal.setitimer(
+            signal.ITIMER_REAL, time_limit, _ALARM_REPEAT
+        )
         try:
             return fn()
         finally:
@@ -282,6 +289,30 @@ def _as_float_array(value, what):
     except (TypeError, ValueError):
         _fail(f"{what} is not an array of numbers (got {type(value).__name__}).")
     return arr
+
+
+# float32 (or float16) answers are right to about 1e-7: compare them to 1e-4, not to float64's
+# tolerances, so that code written in float32 is judged on its formulas, not its precision
+_LOW_PRECISION_RTOL = 1e-4
+
+
+def _low_precision(*values):
+    """True when one of ``values`` is a float array (or number) of less than 64 bits."""
+    for value in values:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                dtype = np.asarray(value).dtype
+        except Exception:  # ragged or not numbers: the caller reports that
+            continue
+        if dtype.kind == "f" and dtype.itemsize < 8:
+            return True
+    return False
+
+
+def _tol(base, low):
+    """``base``, or the float32 tolerance when ``low``."""
+    return max(base, _LOW_PRECISION_RTOL) if low else base
 
 
 def _close(a, b, rtol, atol=0.0):
@@ -471,6 +502,7 @@ def check_log_gaussian_pdf(f, time_limit=10.0):
 def _check_log_pdf_answer(out, X, mean, cov, desc):
     n, d = X.shape
     got = _as_float_array(out, "the value returned by log_gaussian_pdf")
+    rtol = _tol(1e-6, _low_precision(out))
     const, logdet, maha = _ref_log_pdf_terms(X, mean, cov)
     ref = -0.5 * (const + logdet + maha)
     where = f"On the problem '{desc}'"
@@ -488,7 +520,7 @@ def _check_log_pdf_answer(out, X, mean, cov, desc):
                   "Hint: return a 1-D array (`.ravel()` or reduce with `axis=1`).")
         _fail(f"{where} the result has shape {got.shape}, expected ({n},) (one log-density "
               "per row of X).")
-    if _close(got, ref, 1e-6, 1e-9):
+    if _close(got, ref, rtol, 1e-9):
         return
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(got[:-1])) and "40σ" in desc:
         _fail(
@@ -521,7 +553,7 @@ def _check_log_pdf_answer(out, X, mean, cov, desc):
          "-0.5 * (...)"),
     ]
     for value, diagnosis, hint in mistakes:
-        if np.all(np.isfinite(value)) and _close(got, value, 1e-6, 1e-9):
+        if np.all(np.isfinite(value)) and _close(got, value, rtol, 1e-9):
             _fail(f"{where} the log-densities are wrong.", f"Diagnosis: {diagnosis}.",
                   f"Hint: {hint}.")
     err = np.max(np.abs(got - ref))
@@ -586,6 +618,7 @@ def check_logsumexp(f, time_limit=10.0):
 
 def _check_lse_answer(out, a, axis, desc):
     got = _as_float_array(out, "the value returned by logsumexp")
+    rtol = _tol(1e-9, _low_precision(out))
     ref = _ref_logsumexp(a, axis)
     where = f"On the problem '{desc}'"
     if got.shape != ref.shape:
@@ -600,18 +633,18 @@ def _check_lse_answer(out, a, axis, desc):
                   "Hint: pass `axis=axis` to np.max and np.sum.")
         _fail(f"{where} the result has shape {got.shape}, expected {ref.shape}.",
               "Hint: reduce along `axis` only (np.sum(..., axis=axis)).")
-    if _close(got, ref, 1e-9, 1e-12):
+    if _close(got, ref, rtol, 1e-12):
         return
     if a.ndim >= 2:
         for other in range(a.ndim):
             if other != axis % a.ndim:
                 alt = _ref_logsumexp(a, other)
-                if alt.shape == got.shape and _close(got, alt, 1e-9, 1e-12):
+                if alt.shape == got.shape and _close(got, alt, rtol, 1e-12):
                     _fail(f"{where} the sum ran along axis {other}, not axis {axis}.",
                           "Hint: pass `axis=axis` to both np.max and np.sum.")
     m = np.max(a, axis=axis)
     m = np.where(np.isfinite(m), m, 0.0)
-    if np.all(np.isfinite(ref - m)) and _close(got, ref - m, 1e-9, 1e-12):
+    if np.all(np.isfinite(ref - m)) and _close(got, ref - m, rtol, 1e-12):
         _fail(f"{where} the result is off by the max of each slice.",
               "Diagnosis: the max was subtracted before exp but not added back.",
               "Hint: log Σ exp(a) = m + log Σ exp(a - m).")
@@ -632,6 +665,12 @@ def _check_lse_answer(out, a, axis, desc):
         _fail(f"{where} the result is -inf or NaN where it should be finite.",
               "Diagnosis: underflow: exp(-1000) is 0 in float64, and log(0) = -inf.",
               "Hint: subtract the max m along the axis first: m + log Σ exp(a - m).")
+    finite = np.isfinite(got) & np.isfinite(m)
+    if np.any(got[finite] < m[finite] - np.abs(m[finite]) * rtol - 1e-9):
+        _fail(f"{where} the result is smaller than the max along the axis.",
+              "Diagnosis: that is impossible for log Σ exp(a), which lies between max(a) and "
+              "max(a) + log(n): were the values clipped (np.clip, or a floor) before exp?",
+              "Hint: never clip: subtract the max m along the axis, m + log Σ exp(a - m).")
     err = np.max(np.abs(got - ref))
     _fail(f"{where} the result differs from log Σ exp by up to {err:.3g}.",
           "Hint: log Σ exp(a) = m + log Σ exp(a - m), with m the max along the axis.")
@@ -679,6 +718,8 @@ def _check_e_step_answer(out, X, w, m, c, desc):
               "Hint: `return resp, log_likelihood`.")
     resp = _as_float_array(out[0], "the responsibilities")
     ll = _as_float_array(out[1], "the log-likelihood")
+    low = _low_precision(out[0], out[1])
+    atol = _tol(1e-6, low)
     ref_resp, ref_ll = _ref_e_step(X, w, m, c)
     log_joint = _ref_log_joint(X, w, m, c)
     if resp.shape == (k, n) and k != n:
@@ -687,25 +728,35 @@ def _check_e_step_answer(out, X, w, m, c, desc):
     if resp.shape != (n, k):
         _fail(f"{where} the responsibilities have shape {resp.shape}, expected ({n}, {k}).")
     far = "40σ" in desc
-    if not np.all(np.isfinite(resp)) or (far and not _close(resp[-1].sum(), 1.0, 0, 1e-6)):
+    if not np.all(np.isfinite(resp)) or (far and not _close(resp[-1].sum(), 1.0, 0, atol)):
         bad_rows = np.flatnonzero(~np.all(np.isfinite(resp), axis=1)
-                                  | (np.abs(resp.sum(axis=1) - 1) > 1e-6))
+                                  | (np.abs(resp.sum(axis=1) - 1) > atol))
         if far and list(bad_rows) == [n - 1]:
             _fail(f"{where} the far point's responsibilities are {resp[-1]}.",
                   "Diagnosis: the E-step was computed without log-sum-exp. Every π_k N(x | μ_k, "
-                  "Σ_k) underflows to 0 for a point this far, so p / p.sum() is 0/0.",
+                  "Σ_k) underflows to 0 for a point this far, so p / p.sum() is 0/0 (NaN), or "
+                  "0 if an epsilon is added to the sum.",
                   "Hint: work with log π_k + log N(x | μ_k, Σ_k), subtract their logsumexp "
                   "along axis=1, then exponentiate.")
         _fail(f"{where} the responsibilities contain NaN or inf (rows {bad_rows[:5].tolist()}).",
               "Hint: work in log space and normalise with logsumexp.")
-    if _close(resp, ref_resp, 0, 1e-6):
-        _check_e_step_ll(ll, X, ref_resp, log_joint, ref_ll, where, far)
+    if _close(resp, ref_resp, 0, atol):
+        _check_e_step_ll(ll, X, ref_resp, log_joint, ref_ll, where, far, _tol(1e-8, low))
         return
-    if np.all(resp <= 1e-12) and _close(np.exp(resp), ref_resp, 0, 1e-6):
+    if far and _close(resp[:-1], ref_resp[:-1], 0, atol):
+        _fail(f"{where} the far point's responsibilities are {resp[-1]}, expected "
+              f"{ref_resp[-1]}; every other point's are right.",
+              "Diagnosis: the E-step was computed without log-sum-exp. Every π_k N(x | μ_k, "
+              "Σ_k) underflows to 0 for a point this far; clipping the logs, flooring the "
+              "densities or adding an epsilon replaces them by made-up numbers, so the far "
+              "point is not given to its nearest component.",
+              "Hint: work with log π_k + log N(x | μ_k, Σ_k), subtract their logsumexp "
+              "along axis=1, then exponentiate (no clip, no epsilon).")
+    if np.all(resp <= 1e-12) and _close(np.exp(resp), ref_resp, 0, atol):
         _fail(f"{where} the responsibilities are all <= 0.",
               "Diagnosis: log-responsibilities were returned instead of responsibilities.",
               "Hint: return np.exp(log_resp).")
-    if n > 1 and _close(resp, _normalise(log_joint, axis=0), 0, 1e-6):
+    if n > 1 and _close(resp, _normalise(log_joint, axis=0), 0, atol):
         _fail(f"{where} the columns of the responsibilities sum to 1, the rows do not.",
               "Diagnosis: responsibilities normalised over the wrong axis (over points, "
               "axis=0, instead of over components).",
@@ -718,12 +769,15 @@ def _check_e_step_answer(out, X, w, m, c, desc):
          "log_gaussian_pdf with check_log_gaussian_pdf)"),
         (_normalise(_ref_log_joint(X, w, m, c, with_weights=False)),
          "the mixing weights π_k are missing", "add np.log(weights) to each column"),
+        (_normalise(_ref_log_joint(X, w, m, c, with_weights=False) + np.asarray(w)[None, :]),
+         "the weights π_k were added to the log-densities, not their logs log π_k",
+         "log(π_k N) = np.log(weights[k]) + log N(x | μ_k, Σ_k)"),
     ]
     for value, diagnosis, hint in mistakes:
-        if _close(resp, value, 0, 1e-6):
+        if _close(resp, value, 0, atol):
             _fail(f"{where} the responsibilities are wrong.", f"Diagnosis: {diagnosis}.",
                   f"Hint: {hint}.")
-    if not np.allclose(resp.sum(axis=1), 1.0, atol=1e-6):
+    if not np.allclose(resp.sum(axis=1), 1.0, atol=atol):
         _fail(f"{where} the rows of the responsibilities do not sum to 1.",
               "Hint: divide each row by its sum (in log space: subtract logsumexp along axis=1).")
     err = np.max(np.abs(resp - ref_resp))
@@ -731,18 +785,18 @@ def _check_e_step_answer(out, X, w, m, c, desc):
           "Hint: γ_nk ∝ π_k N(x_n | μ_k, Σ_k); test log π_k + log N on one point by hand.")
 
 
-def _check_e_step_ll(ll, X, ref_resp, log_joint, ref_ll, where, far):
+def _check_e_step_ll(ll, X, ref_resp, log_joint, ref_ll, where, far, rtol):
     n = X.shape[0]
     if ll.shape == (n,) and n > 1:
         diagnosis = ("the per-point log-likelihoods were returned"
-                     if _close(ll.sum(), np.asarray(ref_ll), 1e-8) else
+                     if _close(ll.sum(), np.asarray(ref_ll), rtol) else
                      "an array was returned")
         _fail(f"{where} the log-likelihood has shape {ll.shape}, expected one number.",
               f"Diagnosis: {diagnosis}, not their total.", "Hint: sum over the points.")
     if ll.size != 1:
         _fail(f"{where} the log-likelihood has shape {ll.shape}, expected one number.")
     ll = float(ll.ravel()[0])
-    if _close(np.asarray(ll), np.asarray(ref_ll), 1e-8):
+    if _close(np.asarray(ll), np.asarray(ref_ll), rtol):
         return
     if far and not math.isfinite(ll):
         _fail(f"{where} the log-likelihood is {ll}.",
@@ -758,7 +812,7 @@ def _check_e_step_ll(ll, X, ref_resp, log_joint, ref_ll, where, far):
          "log p(X) = Σ_n log Σ_k π_k N(x_n | μ_k, Σ_k): the logsumexp of each row, summed"),
     ]
     for value, diagnosis, hint in mistakes:
-        if _close(np.asarray(ll), np.asarray(value), 1e-8):
+        if _close(np.asarray(ll), np.asarray(value), rtol):
             _fail(f"{where} the responsibilities are right but the log-likelihood is not.",
                   f"Diagnosis: {diagnosis}.", f"Hint: {hint}.")
     _fail(f"{where} the responsibilities are right but the log-likelihood is {ll:.6g}, "
@@ -787,13 +841,13 @@ def _m_step_problems():
     # component 1 collapses on one point; component 2 is nearly empty (N_k = 1e-3)
     rng = np.random.default_rng(35)
     n = X.shape[0]
-    resp = np.zeros((n, 3))
-    resp[:, 0] = 1.0
     j = int(rng.integers(n))
-    resp[:, 1] = 1e-12
-    resp[j, 1] = 1.0
+    resp = np.empty((n, 3))
     resp[:, 2] = 1e-3 / n
-    resp[:, 0] -= resp[:, 1] + resp[:, 2]
+    resp[:, 1] = 1e-12
+    resp[j, 1] = 1.0 - resp[j, 2]
+    resp[:, 0] = 1.0 - resp[:, 1] - resp[:, 2]  # rows sum to 1, every entry >= 0
+    resp[j, 0] = 0.0
     problems.append(("a component collapsing on one point and a nearly empty one "
                      "(N_k = 0.001)", X, resp, 1e-6))
     return problems
@@ -860,6 +914,7 @@ def _check_m_step_answer(out, X, resp, reg, desc):
     weights = _as_float_array(out[0], "the weights")
     means = _as_float_array(out[1], "the means")
     covs = _as_float_array(out[2], "the covariances")
+    low = _low_precision(*out)
     for name, arr, shape in (("weights", weights, (k,)), ("means", means, (k, d)),
                              ("covariances", covs, (k, d, d))):
         if arr.shape != shape:
@@ -873,10 +928,10 @@ def _check_m_step_answer(out, X, resp, reg, desc):
 
     def same(which, expected):
         if which == 0:
-            return _close(weights, expected, 1e-6, 1e-12)
+            return _close(weights, expected, _tol(1e-6, low), 1e-12)
         if which == 1:
-            return _scaled_close(means, expected, 1e-6)
-        return all(_scaled_close(covs[j], expected[j], 1e-5) for j in range(k))
+            return _scaled_close(means, expected, _tol(1e-6, low))
+        return all(_scaled_close(covs[j], expected[j], _tol(1e-5, low)) for j in range(k))
 
     for which in range(3):
         if same(which, ref[which]):
@@ -898,7 +953,7 @@ def _check_m_step_answer(out, X, resp, reg, desc):
               ("Hint: π_k = N_k / N with N_k = Σ_n γ_nk.",
                "Hint: μ_k = Σ_n γ_nk x_n / N_k.",
                "Hint: Σ_k = Σ_n γ_nk (x_n - μ_k)(x_n - μ_k)ᵀ / N_k + reg_covar · I.")[which])
-    if not np.allclose(covs, np.swapaxes(covs, 1, 2), rtol=1e-8, atol=1e-12):
+    if not np.allclose(covs, np.swapaxes(covs, 1, 2), rtol=_tol(1e-8, low), atol=1e-12):
         _fail(f"{where} the covariances are not symmetric.")
 
 
@@ -994,6 +1049,36 @@ def _same_params(a, b, rtol):
     return all(_scaled_close(x, y, rtol) for x, y in zip(a, b))
 
 
+_PARAM_NAMES = ("weights", "means", "covariances")
+
+# stopping rules a loop may use instead of the per-sample change, with their diagnoses
+_WRONG_STOPPING_RULES = {
+    "total": (lambda change, before, after, n: change,
+              "the stopping rule uses the change of the total log-likelihood, not the "
+              "per-sample change: the total grows with N, so the loop runs too long on large "
+              "data sets (and stops too early on small ones)"),
+    "relative": (lambda change, before, after, n: abs(change / before),
+                 "the stopping rule uses the relative change (ℓ_t - ℓ_(t-1)) / |ℓ_(t-1)|, "
+                 "not the per-sample change (ℓ_t - ℓ_(t-1)) / N: it depends on the scale of "
+                 "the data (and on the sign of ℓ), not on how much each point gained"),
+    "relative_new": (lambda change, before, after, n: abs(change / after),
+                     "the stopping rule uses the relative change (ℓ_t - ℓ_(t-1)) / |ℓ_t|, "
+                     "not the per-sample change (ℓ_t - ℓ_(t-1)) / N: it depends on the scale "
+                     "of the data (and on the sign of ℓ), not on how much each point gained"),
+}
+
+
+def _rule_stop(lls, n, tol, max_iter, rule):
+    """First t >= 1 at which a mistaken ``rule`` stops, or max_iter."""
+    measure = _WRONG_STOPPING_RULES[rule][0]
+    for t in range(1, len(lls)):
+        with np.errstate(all="ignore"):
+            value = measure(lls[t] - lls[t - 1], lls[t - 1], lls[t], n)
+        if value < tol:
+            return t
+    return max_iter
+
+
 def _check_em_answer(out, X, start, max_iter, tol, desc):
     n, d = X.shape
     k = len(start[0])
@@ -1011,32 +1096,54 @@ def _check_em_answer(out, X, start, max_iter, tol, desc):
     if not raw_history:
         _fail(f"{where} history is empty; history[0] must be the starting parameters.")
     history = [_as_params(e, k, d, where, t) for t, e in enumerate(raw_history)]
+    low = _low_precision(raw_lls, *(a for entry in raw_history for a in entry))
+    same_rtol, step_rtol, ll_rtol = _tol(1e-12, low), _tol(1e-5, low), _tol(1e-8, low)
     T = len(history) - 1
-    if T >= 1 and any(raw_history[t][1] is raw_history[t - 1][1] for t in range(1, T + 1)):
+    aliased = [(t, j) for t in range(1, T + 1) for j in range(3)
+               if raw_history[t][j] is raw_history[t - 1][j]]
+    # the same object again is an in-place update when its values moved away from the start
+    # (an array that is never updated keeps the start's values: that is diagnosed below)
+    if any(not _scaled_close(history[t][j], start[j], same_rtol) for t, j in aliased):
         _fail(f"{where} consecutive entries of history hold the same arrays.",
               "Diagnosis: the loop updates the arrays in place, and history stores the same "
               "objects again and again (so every entry shows the last parameters).",
               "Hint: append new arrays each iteration (the M-step returns new ones), or copies.")
-    if not _same_params(history[0], start, 1e-12):
-        if T >= 1 and _same_params(history[0], _ref_step(X, start), 1e-5):
+    if not _same_params(history[0], start, same_rtol):
+        if T >= 1 and _same_params(history[0], _ref_step(X, start), step_rtol):
             _fail(f"{where} history[0] is the result of the first iteration.",
                   "Hint: history[0] is the starting parameters: append them before the loop.")
         _fail(f"{where} history[0] is not the starting parameters you were given.")
     for t in range(T):
         expected = _ref_step(X, history[t])
-        if not _same_params(history[t + 1], expected, 1e-5):
-            if _same_params(history[t + 1], history[t], 1e-12):
-                _fail(f"{where} history[{t + 1}] equals history[{t}]: the parameters did "
-                      "not change.", "Hint: feed the M-step's result back into the next E-step.")
-            _fail(f"{where} history[{t + 1}] is not one EM iteration (E-step then M-step) "
-                  f"from history[{t}].",
-                  "Hint: run check_e_step and check_m_step first; then check that each "
-                  "iteration uses the parameters of the previous one.")
+        if _same_params(history[t + 1], expected, step_rtol):
+            continue
+        if _same_params(history[t + 1], history[t], 1e-12):
+            _fail(f"{where} history[{t + 1}] equals history[{t}]: the parameters did "
+                  "not change.", "Hint: feed the M-step's result back into the next E-step.")
+        bad = [j for j in range(3) if not _scaled_close(history[t + 1][j], expected[j],
+                                                        step_rtol)]
+        names = " and ".join(_PARAM_NAMES[j] for j in bad)
+        if all(_scaled_close(history[t + 1][j], history[t][j], 1e-12) for j in bad):
+            _fail(f"{where} the {names} of history[{t + 1}] are those of history[{t}], while "
+                  "the rest is one EM iteration on.",
+                  f"Diagnosis: the {names} are never updated: the loop does not keep the "
+                  f"M-step's new {names}.",
+                  "Hint: take all three from the M-step, `weights, means, covariances = "
+                  "m_step(X, responsibilities)`, and pass all three to the next E-step.")
+        if len(bad) < 3:
+            _fail(f"{where} the {names} of history[{t + 1}] are not one EM iteration from "
+                  f"history[{t}] (the rest is).",
+                  "Hint: run check_m_step first; then check that the loop stores what the "
+                  "M-step returned, with reg_covar left at its default 1e-6.")
+        _fail(f"{where} history[{t + 1}] is not one EM iteration (E-step then M-step) "
+              f"from history[{t}].",
+              "Hint: run check_e_step and check_m_step first; then check that each "
+              "iteration uses the parameters of the previous one.")
     ref_lls = np.array([_ref_ll(X, p) for p in history])
-    if lls.shape != ref_lls.shape or not _close(lls, ref_lls, 1e-8, 1e-8):
+    if lls.shape != ref_lls.shape or not _close(lls, ref_lls, ll_rtol, 1e-8):
         m = min(len(lls), len(ref_lls))
-        ahead = T >= 1 and len(lls) >= T and _close(lls[:T], ref_lls[1 : T + 1], 1e-8, 1e-8)
-        behind = m >= 2 and _close(lls[1:m], ref_lls[: m - 1], 1e-8, 1e-8)
+        ahead = T >= 1 and len(lls) >= T and _close(lls[:T], ref_lls[1 : T + 1], ll_rtol, 1e-8)
+        behind = m >= 2 and _close(lls[1:m], ref_lls[: m - 1], ll_rtol, 1e-8)
         if ahead or behind:
             _fail(f"{where} log_likelihoods is one iteration off: log_likelihoods[t] is the "
                   f"log-likelihood of history[{'t+1' if ahead else 't-1'}], not of history[t].",
@@ -1048,10 +1155,15 @@ def _check_em_answer(out, X, start, max_iter, tol, desc):
         if len(lls) != len(ref_lls):
             _fail(f"{where} len(log_likelihoods) is {len(lls)} but len(history) is "
                   f"{len(history)}; they must be equal.")
+        if _close(lls * n, ref_lls, ll_rtol, 1e-8):
+            _fail(f"{where} log_likelihoods[t] is the mean log-likelihood per point of "
+                  "history[t], not the total.",
+                  "Hint: record the total Σ_n log p(x_n) (your E-step's second output); the "
+                  "stopping rule divides its change by N.")
         _fail(f"{where} log_likelihoods[t] is not the log-likelihood of history[t].",
               "Hint: it is Σ_n log Σ_k π_k N(x_n | μ_k, Σ_k) at history[t] (your E-step's "
               "second output).")
-    if np.any(np.diff(lls) < -1e-8 * np.abs(lls[1:]) - 1e-9):
+    if np.any(np.diff(lls) < -ll_rtol * np.abs(lls[1:]) - 1e-9):
         _fail(f"{where} the log-likelihood decreased; EM never decreases it.")
     if T > max_iter:
         _fail(f"{where} the loop ran {T} iterations, more than max_iter={max_iter}.",
@@ -1059,20 +1171,34 @@ def _check_em_answer(out, X, start, max_iter, tol, desc):
     t_rule = _stop_iteration(lls, n, tol, max_iter)
     if T in (t_rule, t_rule + 1) or (T == max_iter and t_rule >= max_iter):
         return T
+    # where the per-sample rule (and each mistaken rule) stops, on a run long enough to tell
+    longer = _ref_run(X, start, max_iter)
+    t_rule = _stop_iteration(longer, n, tol, max_iter)
+    changes = np.diff(longer) / n
+    if T < t_rule and t_rule >= max_iter and not np.any(changes < tol):
+        _fail(f"{where} the loop stopped after {T} iterations, but the per-sample change "
+              f"never fell below tol={tol:g}: it must run all max_iter={max_iter} iterations.",
+              "Hint: `for _ in range(max_iter):` runs max_iter iterations; break out of it "
+              "only when (log_likelihoods[-1] - log_likelihoods[-2]) / N < tol.")
+    if T == t_rule - 1:
+        _fail(f"{where} the loop stopped after {T} iterations, one too early: the per-sample "
+              f"change first drops below tol={tol:g} from history[{t_rule - 1}] to "
+              f"history[{t_rule}], and history must end with history[{t_rule}].",
+              "Diagnosis: the loop tests the change before it appends the new parameters and "
+              "their log-likelihood, so the last iteration is lost.",
+              "Hint: append to history and log_likelihoods first, then stop if "
+              "(log_likelihoods[-1] - log_likelihoods[-2]) / N < tol.")
+    for rule, (_, diagnosis) in _WRONG_STOPPING_RULES.items():
+        t_wrong = _rule_stop(longer, n, tol, max_iter, rule)
+        if T in (t_wrong, t_wrong + 1) and abs(t_wrong - t_rule) > 1:
+            _fail(f"{where} the loop ran {T} iterations; the per-sample rule stops at "
+                  f"t={t_rule}.", f"Diagnosis: {diagnosis}.",
+                  "Hint: stop when (ℓ_t - ℓ_{t-1}) / N < tol, with N = X.shape[0].")
     if T < t_rule:
         _fail(f"{where} the loop stopped after {T} iterations, but the per-sample change "
               f"(ℓ_t - ℓ_(t-1)) / N was still above tol={tol:g} (it first drops below at "
               f"t={t_rule}).",
               "Hint: stop when (log_likelihoods[-1] - log_likelihoods[-2]) / N < tol.")
-    # it ran too long: which rule would have stopped it there?
-    longer = _ref_run(X, start, max_iter)
-    t_abs = _stop_iteration(longer, n, tol, max_iter, per_sample=False)
-    if T in (t_abs, t_abs + 1) and t_abs > t_rule + 1:
-        _fail(f"{where} the loop ran {T} iterations; the per-sample rule stops at t={t_rule}.",
-              "Diagnosis: the stopping rule uses the change of the total log-likelihood, not "
-              "the per-sample change: the total grows with N, so the loop runs too long on "
-              "large data sets (and stops too early on small ones).",
-              "Hint: stop when (ℓ_t - ℓ_{t-1}) / N < tol, with N = X.shape[0].")
     _fail(f"{where} the loop ran {T} iterations; the per-sample rule stops at t={t_rule}.",
           "Hint: stop when (log_likelihoods[-1] - log_likelihoods[-2]) / N < tol.")
 
@@ -1096,6 +1222,25 @@ def _implied_cov(width, height, angle_degrees, n_std):
     """The covariance whose n_std-σ contour is this ellipse."""
     r = _rotation(math.radians(angle_degrees))
     return r @ np.diag([(width / 2) ** 2, (height / 2) ** 2]) @ r.T / n_std**2
+
+
+def _drawn_ellipse(ellipse, ax, n_std):
+    """(centre, covariance whose n_std contour it is) of the ellipse as drawn in data space.
+
+    Read from the patch's transform, so an ellipse made with a transform of its own (as
+    in matplotlib's gallery example ``confidence_ellipse``) is judged by what it draws;
+    falls back on width, height and angle when that transform cannot be inverted.
+    """
+    try:
+        to_data = (ellipse.get_transform() - ax.transData).get_affine().get_matrix()
+        centre, axes = to_data[:2, 2], to_data[:2, :2]  # the unit circle -> the ellipse
+        if np.all(np.isfinite(to_data)):
+            return np.array(centre, dtype=float), axes @ axes.T / n_std**2
+    except Exception:  # a non-affine or singular transform
+        pass
+    return (np.asarray(ellipse.get_center(), dtype=float),
+            _implied_cov(ellipse.get_width(), ellipse.get_height(), ellipse.get_angle(),
+                         n_std))
 
 
 def check_ellipse(f, time_limit=10.0):
@@ -1162,20 +1307,49 @@ def _check_ellipse_answer(out, ax, mean, cov, n_std, desc, Ellipse):
     if out not in ax.patches:
         _fail(f"{where} the ellipse was not added to the ax it was given.",
               "Hint: `ax.add_patch(ellipse)` on the ax argument (not plt.gca()).")
-    center = np.asarray(out.get_center(), dtype=float)
-    if not _scaled_close(center, mean, 1e-9) and not np.allclose(center, mean):
-        _fail(f"{where} the ellipse is centred at {center.tolist()}, expected the mean "
-              f"{mean.tolist()}.", "Hint: `Ellipse(xy=mean, ...)`.")
-    width, height, angle = out.get_width(), out.get_height(), out.get_angle()
+    try:
+        width, height, angle = (float(v) for v in (out.get_width(), out.get_height(),
+                                                   out.get_angle()))
+    except (TypeError, ValueError):
+        _fail(f"{where} the ellipse's width, height or angle is not a real number "
+              f"({out.get_width()!r}, {out.get_height()!r}, {out.get_angle()!r}).",
+              "Hint: np.linalg.eigh (for a symmetric matrix) returns real eigenvalues; "
+              "scipy.linalg.eig returns complex ones.")
     if not all(map(math.isfinite, (width, height, angle))):
         _fail(f"{where} the ellipse's width, height or angle is not finite "
               f"({width}, {height}, {angle}).")
-    implied = _implied_cov(width, height, angle, n_std)
+    center, implied = _drawn_ellipse(out, ax, n_std)
+    if not _scaled_close(center, mean, 1e-9) and not np.allclose(center, mean):
+        _fail(f"{where} the ellipse is centred at {center.tolist()}, expected the mean "
+              f"{mean.tolist()}.", "Hint: `Ellipse(xy=mean, ...)`.")
     if _scaled_close(implied, cov, 1e-6):
         return
+    if out.get_transform() is not ax.transData and not _close(
+        implied, _implied_cov(width, height, angle, n_std), 1e-9, 1e-12
+    ):  # drawn through a transform of its own: width, height and angle do not tell
+        _fail(f"{where} the ellipse (through its transform) is not the {n_std:g}σ contour "
+              "of cov.",
+              "Hint: with cov = U diag(λ) Uᵀ: width = 2 n_std √λ_major along the major "
+              "eigenvector, height = 2 n_std √λ_minor, angle in degrees.")
     vals, vecs = np.linalg.eigh(cov)
     major = vecs[:, 1]
     theta = math.atan2(major[1], major[0])
+    # mistakes in the angle, read from the student's own width, height and angle (so that
+    # either convention, major or minor axis first, is recognised)
+    for value, diagnosis, hint in (
+        (_implied_cov(width, height, math.degrees(angle), n_std),
+         "the angle was passed in radians; matplotlib's Ellipse takes degrees",
+         "angle=np.degrees(np.arctan2(v[1], v[0]))"),
+        (_implied_cov(width, height, -angle, n_std), "the angle has the wrong sign",
+         "angle = degrees(arctan2(v_y, v_x)) for the eigenvector v that goes with the width, "
+         "counter-clockwise from the x-axis"),
+        (_implied_cov(width, height, 90.0 - angle, n_std),
+         "the angle has x and y swapped (arctan2(v_x, v_y))",
+         "np.arctan2 takes (y, x): arctan2(v[1], v[0])"),
+    ):
+        if _scaled_close(value, cov, 1e-6):
+            _fail(f"{where} the ellipse is not the {n_std:g}σ contour.",
+                  f"Diagnosis: {diagnosis}.", f"Hint: {hint}.")
     mistakes = [
         (vecs @ np.diag(vals**2) @ vecs.T,
          "the axes were drawn with the variances (eigenvalues), not the standard deviations",
@@ -1195,6 +1369,8 @@ def _check_ellipse_answer(out, ax, mean, cov, n_std, desc, Ellipse):
          "scale the axes by the n_std argument"),
         (cov / n_std**2, "n_std is ignored (the ellipse is always 1σ)",
          "scale the axes by the n_std argument"),
+        (cov * n_std**2, "the axes were scaled by n_std² instead of n_std",
+         "the n_std contour has semi-axes n_std √λ: width = 2 * n_std * np.sqrt(λ)"),
         (np.diag(np.diag(cov)), "the rotation is ignored (axes from the diagonal of cov, "
          "angle 0)", "take the axes and angle from the eigen-decomposition of cov"),
         (_rotation(-2 * theta) @ cov @ _rotation(-2 * theta).T,
