@@ -26,12 +26,20 @@ Time limit
 Every call of a student function gets a time limit (``time_limit`` seconds). On
 POSIX, in the main thread (where a Jupyter kernel runs a cell), it is a
 ``SIGALRM`` timer: the alarm raises inside the student's code, so a loop that
-ignores ``max_iter`` is really stopped and the kernel stays usable. Elsewhere
+ignores ``max_iter`` is really stopped and the kernel stays usable. The alarm
+repeats every 0.01 s after the limit, so a bare ``except:`` in the loop, which
+swallows one of them, does not keep it running. Elsewhere
 (Windows, or a check called from another thread) the function runs in a daemon
 thread that is abandoned after the limit: the check still reports the hang, but
 the abandoned thread keeps running until the function ends (Python cannot kill a
 thread). ``check_ellipse`` imports matplotlib when it is called; the module
 itself needs NumPy only.
+
+Precision
+---------
+The tolerances quoted by each check are for float64 answers. An answer computed in
+float32 (or float16) is right to about 1e-7 only, so it is compared within a
+relative 1e-4 instead: code written in float32 is judged on its formulas.
 """
 
 from __future__ import annotations
@@ -226,6 +234,9 @@ _EXCEPTION_HINTS = {
     "and that you return what it says",
     "ZeroDivisionError": "a Python division by zero: use NumPy arrays, and check the "
     "divisor (the problems include a nearly empty component)",
+    "RecursionError": "a function that calls itself without end: check that it calls the "
+    "function it should (e.g. e_step calls log_gaussian_pdf, not e_step) and that a "
+    "recursion has a case that stops it",
 }
 
 
@@ -236,6 +247,7 @@ def _call(f, args, kwargs, what, time_limit, problem=None):
     input changed in place (saying on which ``problem``).
     """
     on = f"On the problem '{problem}', " if problem else ""
+    role = what
     name = getattr(f, "__name__", "")
     what = name if name.isidentifier() else what
     copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
@@ -261,7 +273,11 @@ def _call(f, args, kwargs, what, time_limit, problem=None):
             "timeout",
             f"{on}{what} did not return within {time_limit:g} s, and was stopped.",
             "Hint: a loop that never ends? An EM loop must stop after max_iter iterations "
-            "even when it has not converged (`for t in range(max_iter):`).",
+            "even when it has not converged (`for t in range(max_iter):`)."
+            if role == "em" else
+            "Hint: a loop that never ends (a `while` whose condition stays true), or a "
+            "wait (time.sleep, input, plt.pause)? These small problems take well under a "
+            "second.",
         ) from None
     except Exception as exc:
         name = type(exc).__name__
@@ -722,6 +738,10 @@ def _check_e_step_answer(out, X, w, m, c, desc):
     atol = _tol(1e-6, low)
     ref_resp, ref_ll = _ref_e_step(X, w, m, c)
     log_joint = _ref_log_joint(X, w, m, c)
+    if resp.size == 1 and ll.shape == (n, k):
+        _fail(f"{where} e_step returned (a number, an array of shape {ll.shape}).",
+              "Diagnosis: the two results are in the wrong order.",
+              "Hint: `return responsibilities, log_likelihood`.")
     if resp.shape == (k, n) and k != n:
         _fail(f"{where} the responsibilities have shape {resp.shape}, expected ({n}, {k}).",
               "Hint: one row per point and one column per component: transpose.")
@@ -1324,7 +1344,7 @@ def _check_ellipse_answer(out, ax, mean, cov, n_std, desc, Ellipse):
               f"{mean.tolist()}.", "Hint: `Ellipse(xy=mean, ...)`.")
     if _scaled_close(implied, cov, 1e-6):
         return
-    if out.get_transform() is not ax.transData and not _close(
+    if out.get_data_transform() is not ax.transData and not _close(
         implied, _implied_cov(width, height, angle, n_std), 1e-9, 1e-12
     ):  # drawn through a transform of its own: width, height and angle do not tell
         _fail(f"{where} the ellipse (through its transform) is not the {n_std:g}σ contour "
@@ -1369,6 +1389,8 @@ def _check_ellipse_answer(out, ax, mean, cov, n_std, desc, Ellipse):
          "scale the axes by the n_std argument"),
         (cov / n_std**2, "n_std is ignored (the ellipse is always 1σ)",
          "scale the axes by the n_std argument"),
+        (cov / n_std, "n_std is inside the square root (√(n_std·λ) instead of n_std·√λ)",
+         "the semi-axes are n_std * np.sqrt(λ)"),
         (cov * n_std**2, "the axes were scaled by n_std² instead of n_std",
          "the n_std contour has semi-axes n_std √λ: width = 2 * n_std * np.sqrt(λ)"),
         (np.diag(np.diag(cov)), "the rotation is ignored (axes from the diagonal of cov, "
