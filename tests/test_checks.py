@@ -799,7 +799,21 @@ READER_MISTAKES = [
     ("draw_ellipse", lambda mean, cov, ax, n_std=2.0: ellipse_gallery(mean, cov, ax, 1.0),
      "(through its transform) is not the 2σ contour"),
     ("e_step", _e_step_swapped, "in the wrong order"),
+    ("em", _em_variant(stop=lambda lls, n, tol: False), "never stops on tol"),
 ]
+
+
+def test_logsumexp_that_refuses_an_all_minus_inf_row_passes_with_a_note():
+    """Raising a ValueError for a slice of all -inf is a fair choice, not a mistake."""
+    def lse(a, axis):
+        m = np.max(a, axis=axis, keepdims=True)
+        if not np.all(np.isfinite(m)):
+            raise ValueError("expected a finite max along axis, got -inf")
+        return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+
+    result = checks.check_logsumexp(lse)
+    assert result.passed, result.messages
+    assert "Note (not an error)" in result.messages[-1] and "ValueError" in result.messages[-1]
 
 
 @pytest.mark.parametrize("check, f, diagnosis", READER_MISTAKES,
