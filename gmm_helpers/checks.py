@@ -1132,8 +1132,10 @@ def _check_em_answer(out, X, start, max_iter, tol, desc):
     aliased = [(t, j) for t in range(1, T + 1) for j in range(3)
                if raw_history[t][j] is raw_history[t - 1][j]]
     # the same object again is an in-place update when its values moved away from the start
-    # (an array that is never updated keeps the start's values: that is diagnosed below)
-    if any(not _scaled_close(history[t][j], start[j], same_rtol) for t, j in aliased):
+    # (an array that is never updated keeps the start's values, and the same last entry
+    # appended twice aliases only at the end: both are diagnosed below)
+    moved = [t for t, j in aliased if not _scaled_close(history[t][j], start[j], same_rtol)]
+    if moved and (T < 2 or min(moved) < T):
         _fail(f"{where} consecutive entries of history hold the same arrays.",
               "Diagnosis: the loop updates the arrays in place, and history stores the same "
               "objects again and again (so every entry shows the last parameters).",
@@ -1148,6 +1150,15 @@ def _check_em_answer(out, X, start, max_iter, tol, desc):
         if _same_params(history[t + 1], expected, step_rtol):
             continue
         if _same_params(history[t + 1], history[t], 1e-12):
+            if t + 1 == T and T >= 2 and all(
+                _same_params(history[u + 1], _ref_step(X, history[u]), step_rtol)
+                for u in range(t)
+            ):
+                _fail(f"{where} the last entry of history, history[{T}], repeats "
+                      f"history[{T - 1}]; every entry before it is one EM iteration on.",
+                      "Diagnosis: the last parameters were appended twice (once more after "
+                      "the loop?).",
+                      "Hint: append each iteration's parameters once, inside the loop.")
             _fail(f"{where} history[{t + 1}] equals history[{t}]: the parameters did "
                   "not change.", "Hint: feed the M-step's result back into the next E-step.")
         bad = [j for j in range(3) if not _scaled_close(history[t + 1][j], expected[j],

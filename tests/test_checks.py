@@ -724,6 +724,9 @@ def _em_variant(step=None, stop=None, n_iter=None, record=None):
             lls.append(ll)
             if record != "test first" and stop(lls, len(X), tol):
                 break
+        if record == "twice":  # the last parameters once more after the loop
+            history.append(params)
+            lls.append(ll)
         return history, [v / len(X) for v in lls] if record == "mean" else lls
 
     return em
@@ -800,6 +803,7 @@ READER_MISTAKES = [
      "(through its transform) is not the 2σ contour"),
     ("e_step", _e_step_swapped, "in the wrong order"),
     ("em", _em_variant(stop=lambda lls, n, tol: False), "never stops on tol"),
+    ("em", _em_variant(record="twice"), "appended twice"),
 ]
 
 
