@@ -398,13 +398,16 @@ def _ref_m_step(X, resp, reg_covar, *, mistake=None):
     if mistake == "weights_no_div":
         weights = nk
     sums = resp.T @ X
-    means = sums if mistake == "means_no_div" else sums / nk[:, None]
+    means = {"means_no_div": sums, "means_div_N": sums / n}.get(mistake, sums / nk[:, None])
     centre = X.mean(axis=0)
     covs = []
     for k in range(resp.shape[1]):
         diff = X - (centre if mistake == "cov_global_mean" else sums[k] / nk[k])
-        scatter = (resp[:, k, None] * diff).T @ diff
-        divisor = {"cov_no_div": 1.0, "cov_div_N": n}.get(mistake, nk[k])
+        weight = {"cov_unweighted": np.ones(n), "cov_resp_squared": resp[:, k] ** 2}.get(
+            mistake, resp[:, k])
+        scatter = (weight[:, None] * diff).T @ diff
+        divisor = {"cov_no_div": 1.0, "cov_div_N": n, "cov_unbiased": nk[k] - 1}.get(
+            mistake, nk[k])
         reg = 0.0 if mistake == "no_reg" else reg_covar
         covs.append(scatter / divisor + reg * np.eye(d))
     return weights, means, np.array(covs)
@@ -553,6 +556,8 @@ def _check_log_pdf_answer(out, X, mean, cov, desc):
          "Cholesky)"),
         (ref - 0.5 * logdet, "the log-determinant is not halved",
          "the term is -0.5 * log det Σ, not -log det Σ"),
+        (ref + 0.5 * logdet - 0.5 * np.exp(logdet), "det Σ is used instead of log det Σ",
+         "the term is -0.5 * log det Σ: `np.linalg.slogdet(cov)[1]`"),
         (ref + 0.5 * const, "the constant -D/2 · log 2π is missing",
          "add -0.5 * D * np.log(2 * np.pi)"),
         (ref + 0.5 * (d - 1) * _LOG_2PI, "the constant uses log 2π instead of D · log 2π",
@@ -896,13 +901,26 @@ _M_STEP_MISTAKES = {
     "cov_global_mean": ("the covariances are computed about the mean of all of X, not "
                         "about each component's new mean μ_k",
                         "use diff = X - means[k] inside the loop over k"),
+    "means_div_N": ("the means are divided by the number of points N, not by N_k",
+                    "μ_k = Σ_n γ_nk x_n / N_k: each component's weighted sum over its own N_k"),
+    "cov_unbiased": ("the covariances are divided by N_k - 1 (the unbiased estimate), not N_k",
+                     "the M-step maximises the likelihood: divide by N_k (np.cov needs "
+                     "bias=True)"),
+    "cov_unweighted": ("the responsibilities are missing from the covariances (every point "
+                       "counts fully for every component)",
+                       "weight each outer product by γ_nk: (resp[:, k, None] * diff).T @ diff"),
+    "cov_resp_squared": ("the responsibilities are applied twice in the covariances (γ_nk² "
+                         "instead of γ_nk)",
+                         "weight one factor only: (resp[:, k, None] * diff).T @ diff, not "
+                         "(resp[:, k, None] * diff).T @ (resp[:, k, None] * diff)"),
     "no_reg": ("reg_covar is not added to the covariances (or the reg_covar argument is "
                "ignored)",
                "add reg_covar * np.eye(D) to every Σ_k; without it a component that collapses "
                "on one point gets a singular covariance"),
 }
-_MISTAKE_TARGET = {"weights_div_K": 0, "weights_no_div": 0, "means_no_div": 1, "cov_no_div": 2,
-                   "cov_div_N": 2, "cov_global_mean": 2, "no_reg": 2}
+_MISTAKE_TARGET = {"weights_div_K": 0, "weights_no_div": 0, "means_no_div": 1, "means_div_N": 1,
+                   "cov_no_div": 2, "cov_div_N": 2, "cov_global_mean": 2, "cov_unbiased": 2,
+                   "cov_unweighted": 2, "cov_resp_squared": 2, "no_reg": 2}
 
 
 def check_m_step(f, time_limit=10.0):

@@ -763,6 +763,32 @@ def _e_step_swapped(X, w, m, c):
     return e_step_scipy(X, w, m, c)[::-1]
 
 
+def _m_step_cov_variant(weight, divisor):
+    """m_step_einsum's weights and means; covariances from a mistaken weight and divisor."""
+    def m_step(X, responsibilities, reg_covar=1e-6):
+        weights, means, _ = m_step_einsum(X, responsibilities, reg_covar)
+        covs = []
+        for k in range(len(weights)):
+            diff = X - means[k]
+            r = responsibilities[:, k]
+            covs.append((weight(r)[:, None] * diff).T @ diff / divisor(r)
+                        + reg_covar * np.eye(X.shape[1]))
+        return weights, means, np.array(covs)
+
+    return m_step
+
+
+def _m_step_means_div_N(X, responsibilities, reg_covar=1e-6):
+    weights, _, covs = m_step_einsum(X, responsibilities, reg_covar)
+    return weights, responsibilities.T @ X / len(X), covs
+
+
+def _lgp_det_not_log(X, mean, cov):
+    diff = X - mean
+    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.linalg.det(cov)
+                   + np.sum(diff @ np.linalg.inv(cov) * diff, axis=1))
+
+
 MAJOR = lambda s, v, u: 2 * s * np.sqrt(v[1])  # noqa: E731
 MINOR = lambda s, v, u: 2 * s * np.sqrt(v[0])  # noqa: E731
 
@@ -804,6 +830,11 @@ READER_MISTAKES = [
     ("e_step", _e_step_swapped, "in the wrong order"),
     ("em", _em_variant(stop=lambda lls, n, tol: False), "never stops on tol"),
     ("em", _em_variant(record="twice"), "appended twice"),
+    ("m_step", _m_step_cov_variant(lambda r: r**2, np.sum), "applied twice"),
+    ("m_step", _m_step_cov_variant(lambda r: r, lambda r: r.sum() - 1), "N_k - 1"),
+    ("m_step", _m_step_cov_variant(np.ones_like, np.sum), "responsibilities are missing"),
+    ("m_step", _m_step_means_div_N, "the means are divided by the number of points N"),
+    ("log_gaussian_pdf", _lgp_det_not_log, "det Σ is used instead of log det Σ"),
 ]
 
 
