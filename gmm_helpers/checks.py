@@ -1312,10 +1312,12 @@ def _drawn_ellipse(ellipse, ax, n_std):
 def check_ellipse(f, time_limit=10.0):
     r"""Check ``f(mean, cov, ax, n_std=2.0)``: it adds and returns the n_std-σ ``Ellipse``.
 
-    The ellipse $(x-\mu)^\top\Sigma^{-1}(x-\mu) = n^2$. Its width, height and angle
-    (degrees) are turned back into the covariance whose n_std contour they draw,
-    so any correct convention passes (width along either axis, any angle modulo
-    180°); that covariance must equal ``cov`` within 1e-6 relative, on rotated,
+    The ellipse $(x-\mu)^\top\Sigma^{-1}(x-\mu) = n^2$. The ellipse as drawn (its
+    patch transform into data coordinates: width, height and angle in degrees, set
+    in the constructor or later, or a transform of its own as in matplotlib's
+    ``confidence_ellipse`` example) is turned back into the covariance whose n_std
+    contour it is, so any correct convention passes (width along either axis, any
+    angle modulo 180°); that covariance must equal ``cov`` within 1e-6 relative, on rotated,
     axis-aligned, round and negatively correlated covariances and n_std = 1, 2, 3.
     Draws on a figure that is never shown; imports matplotlib when called.
 
