@@ -253,12 +253,14 @@ def _call(f, args, kwargs, what, time_limit, problem=None):
     copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
 
     def run():
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return f(*copies, **kwargs)
+        return f(*copies, **kwargs)
 
     try:
-        out = _run_with_time_limit(run, time_limit)
+        # the context managers sit outside the timed call, so that an alarm can never land in
+        # their __exit__ (which would leave the warnings filters changed for the session)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = _run_with_time_limit(run, time_limit)
     except NotImplementedError as exc:
         frames = traceback.extract_tb(exc.__traceback__)
         origin = frames[-1].name if frames else what
