@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: venv lab test lint unit nbval notebooks report test-browser test-portable bench clean
+.PHONY: venv lab test lint unit nbval notebooks student report test-browser test-portable bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ notebooks: venv
 	  ../$(BIN)/jupyter nbconvert --execute --to notebook --inplace \
 	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
+
+## make student: re-execute notebooks/**/*_teacher.ipynb, then generate and execute their student versions
+student: venv
+	PYTHONPATH=$(CURDIR) $(BIN)/python tools/make_student.py --teacher
 
 ## make report: figures and numbers from code, then report/report.pdf
 report: venv

@@ -17,6 +17,17 @@ from .bayes import (
     map_log_prior,
     map_m_step,
 )
+
+# the project's checks of a student's own code (NumPy only; check_ellipse imports matplotlib)
+from .checks import (
+    CheckResult,
+    check_e_step,
+    check_ellipse,
+    check_em,
+    check_log_gaussian_pdf,
+    check_logsumexp,
+    check_m_step,
+)
 from .datasets import (
     DATASET_NAMES,
     OLD_FAITHFUL_COLUMNS,
@@ -135,6 +146,13 @@ __all__ = [
     "standardize",
     "variational_e_step",
     "variational_m_step",
+    "CheckResult",
+    "check_e_step",
+    "check_ellipse",
+    "check_em",
+    "check_log_gaussian_pdf",
+    "check_logsumexp",
+    "check_m_step",
     *_LAZY_NAMES,
 ]
 
