@@ -251,19 +251,18 @@ class GaussianMixture:
         scikit-learn's names **with scikit-learn's meanings**; ``fit_em`` keeps its own
         names (``fit_em``'s ``"kmeans++"`` is ``"kmeans"`` here):
 
-        ===================== ============================== ===============================
-        ``init_params``       start                          ``fit_em`` equivalent
-        ===================== ============================== ===============================
-        ``"kmeans"``          Lloyd's k-means from k-means++ ``init="kmeans++"``
-                              seeds, M-step on the labels
-        ``"k-means++"``       k-means++ seeds as means, no   none: built here, passed as
-                              Lloyd step, data covariance    ``initial_params``
-        ``"random"``          random responsibilities,       ``init="random"``
-                              one M-step
-        ``"random_from_data"`` K random distinct points as    ``init="random_from_data"``
-                              means, data covariance
-        (no scikit-learn name) Lloyd from random points       ``init="kmeans"``
-        ===================== ============================== ===============================
+        ======================== =================================== =========================
+        ``init_params``          start                               ``fit_em`` equivalent
+        ======================== =================================== =========================
+        ``"kmeans"``             Lloyd's k-means from k-means++      ``init="kmeans++"``
+                                 seeds, M-step on the labels
+        ``"k-means++"``          k-means++ seeds as means, no Lloyd  none: built here, passed
+                                 step, covariance of the data        as ``initial_params``
+        ``"random"``             random responsibilities, one M-step ``init="random"``
+        ``"random_from_data"``   K distinct random points as means,  ``init="random_from_data"``
+                                 covariance of the data
+        (no scikit-learn name)   Lloyd's k-means from random points  ``init="kmeans"``
+        ======================== =================================== =========================
 
     weights_init : array-like of shape (n_components,), optional
         Starting weights; must sum to 1 within the rounding of their own dtype
@@ -291,22 +290,24 @@ class GaussianMixture:
 
     Defaults that differ from scikit-learn's, and why:
 
-    ==================== ================ ================ ==================================
-    parameter            scikit-learn     here             why
-    ==================== ================ ================ ==================================
-    ``tol``              1e-3             1e-6             1e-3 on the mean log-likelihood
+    ======================== ============== ============== ===================================
+    parameter                scikit-learn   here           why
+    ======================== ============== ============== ===================================
+    ``tol``                  1e-3           1e-6           1e-3 on the mean log-likelihood
                                                            stops EM early (scikit-learn
                                                            issue 10122, notebook 04)
-    ``max_iter``         100              500              the tighter ``tol`` needs more
+    ``max_iter``             100            500            the tighter ``tol`` needs more
                                                            iterations on overlapping data
-    ``"k-means++"``,     covariances      covariance of    ``reg_covar * I`` turns the first
-    ``"random_from_data"`` ``reg_covar*I``  the data         E-step into a hard assignment
-    ``random_state=int`` ``RandomState``  ``default_rng``  the package's one RNG (NumPy's
-                                                           recommended generator)
-    float32 input        float32 output   float64 output   one dtype throughout: EM's sums
-                                                           over N samples and a 1e-6 ``tol``
+    start covariances of     ``reg_covar``  covariance of  ``reg_covar * I`` turns the first
+    ``"k-means++"``,         ``* I``        the data       E-step into a hard assignment
+    ``"random_from_data"``
+    ``random_state=0``       RandomState(0) default_rng(0) the package's one generator, so
+                                                           the numbers differ from sklearn's
+    float32 ``X``            float32        float64        one dtype throughout: EM's sums
+                             attributes     attributes     over N samples and ``tol=1e-6``
                                                            need float64's digits
-    ==================== ================ ================ ==================================
+    ``verbose``              live           after the fit  ``fit_em`` has no callback
+    ======================== ============== ============== ===================================
 
     Attributes
     ----------
