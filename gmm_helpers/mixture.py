@@ -20,6 +20,7 @@ import numpy as np
 from ._validation import (
     check_array,
     check_covariance_type,
+    check_n_components,
     check_nonnegative_float,
     check_positive_int,
     check_random_state,
@@ -178,10 +179,8 @@ def _as_numbers(X, name="X"):
         )
     try:
         arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(
-            f"expected {name} to be an array-like of numbers, got {type(X).__name__} ({exc})"
-        ) from None
+    except Exception:  # ragged lists and the like: check_array says so
+        return check_array(X, name)
     if arr.dtype == object:
         try:
             arr = arr.astype(np.float64)
@@ -551,13 +550,12 @@ class GaussianMixture:
         ("k-means++"), or one completed by the user's ``*_init`` pieces. One fit_em call
         per restart, all drawing from one Generator."""
         rng = check_random_state(rng)
-        k, ct = self.n_components, options["covariance_type"]
+        k, ct = check_n_components(self.n_components, X.shape[0]), options["covariance_type"]
         reg_covar = check_nonnegative_float(self.reg_covar, "reg_covar")
         runs = []
         for _ in range(n_init):
             if init == "k-means++":
-                start = _kmeanspp_start(X, check_positive_int(k, "n_components"), rng, ct,
-                                        reg_covar)
+                start = _kmeanspp_start(X, k, rng, ct, reg_covar)
             else:
                 start = _fit_em_start(X, k, INIT_PARAMS_TO_FIT_EM[init], random_state=rng,
                                       covariance_type=ct, reg_covar=reg_covar)
@@ -612,8 +610,8 @@ class GaussianMixture:
 
     def _not_fitted(self):
         return _sklearn_aware(NotFittedError)(
-            f"This {type(self).__name__} instance is not fitted yet: call fit(X) before "
-            "using this method"
+            f"expected a fitted model, got an unfitted one: this {type(self).__name__} "
+            "instance is not fitted yet, call fit(X) before using this method"
         )
 
     def _check_fitted(self, X):
@@ -637,10 +635,10 @@ class GaussianMixture:
         cls = type(self).__name__
         if fitted is None and names is not None:
             warnings.warn(f"X has feature names, but {cls} was fitted without feature names",
-                          UserWarning, stacklevel=3)
+                          UserWarning, stacklevel=4)
         elif fitted is not None and names is None:
             warnings.warn(f"X does not have valid feature names, but {cls} was fitted with "
-                          "feature names", UserWarning, stacklevel=3)
+                          "feature names", UserWarning, stacklevel=4)
         elif fitted is not None and (len(fitted) != len(names) or np.any(fitted != names)):
             unseen = sorted(set(names) - set(fitted))
             missing = sorted(set(fitted) - set(names))
@@ -671,7 +669,8 @@ class GaussianMixture:
 
     def predict(self, X):
         """Index of the most responsible component, shape (n_samples,)."""
-        return np.argmax(self.predict_proba(X), axis=1)
+        X = self._check_fitted(X)
+        return np.argmax(_e_step(X, self.params_)[0], axis=1)
 
     def score_samples(self, X):
         """Log-density ``log p(x_n)`` of every sample, shape (n_samples,)."""
@@ -679,8 +678,9 @@ class GaussianMixture:
         return _e_step(X, self.params_)[1]
 
     def score(self, X, y=None):
-        """Mean per-sample log-likelihood."""
-        return float(np.mean(self.score_samples(X)))
+        """Mean per-sample log-likelihood (``y`` is ignored)."""
+        X = self._check_fitted(X)
+        return float(np.mean(_e_step(X, self.params_)[1]))
 
     def sample(self, n_samples=1):
         """Draw ``(X, labels)`` from the fitted mixture (seeded by ``random_state``)."""
