@@ -26,7 +26,7 @@ from ._validation import (
     check_random_state,
 )
 from .datasets import sample_gmm
-from .em import fit_em
+from .em import _is_better, fit_em
 from .estep import _e_step
 from .init import init_params as _fit_em_start
 from .kmeans import kmeans_plusplus
@@ -526,7 +526,11 @@ class GaussianMixture:
                                n_init=n_init, random_state=rng, **options)]
             else:
                 runs = self._fit_restarts(X, init, given, n_init, rng, options)
-        result = max(runs, key=lambda r: r.log_likelihoods[-1])  # the first of equals
+        result = None
+        for run in runs:  # fit_em's restart rule, for the restarts run here
+            best_ll = None if result is None else result.log_likelihoods[-1]
+            if _is_better(run.log_likelihoods[-1], best_ll, X.shape[0]):
+                result = run
         self._set_fitted(result)
         if names is not None:
             self.feature_names_in_ = names
