@@ -581,6 +581,7 @@ class GaussianMixture:
             print(f"Initialization {i}: {n_iter} iterations, mean log-likelihood {ll:.5f}{mark}")
         lls = result.mean_log_likelihoods
         if verbose >= 2:
+            print(f"Initialization {kept} (kept), every {self.verbose_interval} iterations:")
             for t in range(self.verbose_interval, result.n_iter + 1, self.verbose_interval):
                 print(f"  Iteration {t}\t mean log-likelihood {lls[t]:.5f}\t "
                       f"ll change {lls[t] - lls[t - 1]:.5g}")
