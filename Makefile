@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: venv lab test lint unit nbval notebooks report test-browser bench clean
+.PHONY: venv lab test lint unit nbval notebooks report slides site test-browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,8 +46,17 @@ report: venv
 	$(BIN)/python report/make_figures.py
 	$(BIN)/python report/build.py
 
-## make test-browser: the sliders in real JupyterLab + headless Chromium (apt-get install -y chromium)
-test-browser: venv
+## make slides: reveal.js decks of the notebooks in build/slides (offline: vendored reveal.js, MathML)
+slides: venv
+	$(BIN)/python tools/course.py slides --out build/slides
+
+## make site: the course site in build/site (every notebook with outputs, slides, report PDF; offline)
+site: venv
+	$(BIN)/python tools/course.py site --out build/site
+
+## make test-browser: builds the site, then the sliders in real JupyterLab and the site and slides
+## from file:// (network blocked), in headless Chromium (apt-get install -y chromium)
+test-browser: site
 	$(BIN)/python -m pytest -m browser tests/browser -v
 
 ## make bench: EM and widget benchmarks, side by side with scikit-learn
@@ -56,4 +65,4 @@ bench: venv
 	$(BIN)/python benchmarks/bench_widgets.py
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache build

@@ -84,6 +84,18 @@ def test_render_math_replaces_every_formula_by_mathml():
     assert nb["cells"][1]["source"] == "print('$not math$')"
 
 
+def test_math_in_headings_and_across_lines_survives_the_export():
+    """A formula in a heading (nbconvert adds an anchor with ElementTree, which turned an xmlns
+    into ns0: tags) and an inline formula broken over two lines, as Jupyter allows."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## 6. Label switching: $K!$ maxima\n\na $x +\ny$ b")]
+    assert course.render_math(nb) == 2
+    page = course._export(nb, course._lab_exporter())
+    assert page.count("<math") == 2 and "ns0:" not in page and "$" not in page.split("<body")[1]
+
+
 def test_unconvertible_formula_is_an_error():
     with pytest.raises(ValueError, match="could not convert"):
         course.tex_to_mathml([("\\frac{1}{", False)])

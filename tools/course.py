@@ -93,7 +93,7 @@ def published_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
 _CODE_RE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
 _MATH_RE = re.compile(
     r"(?<!\\)\$\$(?P<display>.+?)\$\$"  # display: $$ ... $$ (may span lines)
-    r"|(?<![\\$])\$(?=\S)(?P<inline>(?:[^$\\\n]|\\.)+?)(?<=\S)\$(?!\$)",  # inline: $x$
+    r"|(?<![\\$])\$(?=\S)(?P<inline>(?:[^$\\\n]|\\.|\n(?!\s*\n))+?)\$(?!\$)",  # $x$, one paragraph
     re.S,
 )
 
@@ -119,6 +119,8 @@ _MD_SPECIAL = {"*": "&#42;", "_": "&#95;", "\\": "&#92;", "`": "&#96;", "|": "&#
 def _squash_mathml(m: str) -> str:
     """One-line MathML that markdown leaves alone: no TeX annotation, no markdown characters."""
     m = re.sub(r"<annotation\b.*?</annotation>", "", m, flags=re.S)
+    # HTML5 needs no namespace (and nbconvert's heading anchors turn one into ns0: prefixes)
+    m = re.sub(r'\s+xmlns="[^"]*"', "", m).replace("<semantics>", "").replace("</semantics>", "")
     m = re.sub(r">\s+<", "><", m.strip())
     return re.sub(
         r">([^<]+)<", lambda g: ">" + "".join(_MD_SPECIAL.get(c, c) for c in g[1]) + "<", m
@@ -134,7 +136,8 @@ def tex_to_mathml(formulas: list[tuple[str, bool]]) -> list[str]:
 
     sep = "GMMMATHSEPARATOR"
     doc = "\n\n".join(
-        f"{sep}\n\n" + (f"$${tex}$$" if display else f"${tex}$") for tex, display in formulas
+        f"{sep}\n\n" + (f"$${tex.strip()}$$" if display else f"${' '.join(tex.split())}$")
+        for tex, display in formulas
     )
     out = pypandoc.convert_text(doc, "html", format="markdown", extra_args=["--mathml"])
     chunks = out.split(f"<p>{sep}</p>")[1:]
@@ -346,6 +349,8 @@ _COMMON_CSS = """
 .jp-RenderedHTMLCommon math[display="block"] { margin: 0.5em 0; font-size: 1.1em; }
 .jp-RenderedHTMLCommon math { font-size: 1.08em; }
 .gmm-em-player img { image-rendering: auto; }
+.gmm-nav a { color: #1a5fb4; text-decoration: none; }
+.gmm-nav a:hover { text-decoration: underline; }
 </style>
 """
 

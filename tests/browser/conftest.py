@@ -374,6 +374,23 @@ def chromium(lab_server):
             browser.close()
 
 
+@pytest.fixture(scope="module")
+def file_browser():
+    """Headless Chromium for pages opened from file:// (no JupyterLab server needed)."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(chromium_path()), headless=True, args=CHROMIUM_ARGS,
+            timeout=30_000,
+        )  # fmt: skip
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 @pytest.fixture(scope="session")
 def lab_context(chromium):
     # One context for the session: JupyterLab's scripts come from the HTTP cache after the
