@@ -283,7 +283,9 @@ def em_explorer(
     static : bool, default False
         ``False``: live explorer, needs a kernel; the figure is re-rendered on each slider move.
         ``True``: kernel-free; at most ``max_frames`` pre-rendered PNG frames in a
-        ``widgets.Stack``, the slider ``jslink``-ed to it in the browser.
+        ``widgets.Stack``, the slider ``jslink``-ed to it in the browser. It still needs
+        ipywidgets' widget manager in the page; :func:`gmm_helpers.em_player` needs nothing
+        (plain HTML + JS) and is the one to use for saved notebooks, exports, slides and the site.
     half_steps : bool, default True
         Live only: offer an "E/M half-steps" toggle. With it on, slider position :math:`2t` is the
         E-step on iteration :math:`t` (responsibilities recomputed, ellipses of :math:`t`) and

@@ -197,3 +197,13 @@ def test_player_does_not_import_ipywidgets():
 
 def test_player_module_is_the_one_named_in_the_api():
     assert gh.em_player is gpl.em_player and gh.EMPlayer is gpl.EMPlayer
+
+
+def test_player_steps_through_a_bayesian_objective():
+    """A variational fit (notebook 07) plays its ELBO, not a log-likelihood."""
+    X, _, _ = gh.make_dataset("blobs", random_state=0)
+    vb = gh.fit_variational(X, 4, random_state=0, max_iter=30)
+    player = gh.em_player(X, vb, max_frames=4, dpi=40)
+    assert player.iterations[-1] == len(vb.history) - 1
+    assert all("ELBO" in r for r in player.readouts)
+    assert f"{vb.objective[-1]:.4f}" in player.readouts[-1]

@@ -44,7 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 # Notebooks that must be browser-tested whether or not discovery finds them.
 REQUIRED_NOTEBOOKS = ("04_em_convergence.ipynb",)
-WIDGET_CALL = "em_explorer("
+WIDGET_CALLS = ("em_explorer(", "em_player(")
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -113,7 +113,7 @@ def require_browser() -> None:
 
 
 def find_widget_notebooks(folder: Path) -> list[str]:
-    """Names of the notebooks in ``folder`` whose code calls ``em_explorer(``.
+    """Names of the notebooks in ``folder`` whose code calls ``em_explorer(`` or ``em_player(``.
 
     Parameters
     ----------
@@ -138,7 +138,7 @@ def find_widget_notebooks(folder: Path) -> list[str]:
             for cell in nb.get("cells", []):
                 src = cell.get("source", "")
                 src = "".join(src) if isinstance(src, list) else src
-                if cell.get("cell_type") == "code" and WIDGET_CALL in src:
+                if cell.get("cell_type") == "code" and any(w in src for w in WIDGET_CALLS):
                     names.add(path.name)
                     break
     if folder == DEFAULT_NOTEBOOK_DIR.resolve():
@@ -149,7 +149,7 @@ def find_widget_notebooks(folder: Path) -> list[str]:
 def pytest_generate_tests(metafunc):
     if "notebook_name" in metafunc.fixturenames:
         names = find_widget_notebooks(notebook_source_dir())
-        metafunc.parametrize("notebook_name", names or ["<no notebook calls em_explorer(>"])
+        metafunc.parametrize("notebook_name", names or ["<no notebook calls an explorer>"])
 
 
 def pytest_collection_modifyitems(config, items):
