@@ -30,11 +30,8 @@ MARK_RGB = np.array([0xD5, 0x5E, 0x00])  # the iteration marker on the log-likel
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    X, _, _ = gh.make_dataset("blobs", random_state=0)
-    result = gh.fit_em(X, 4, init="random_from_data", random_state=0)
-    assert result.n_iter >= 20
-    return X, result
+def fitted(blobs_em_fit):
+    return blobs_em_fit
 
 
 @pytest.fixture(scope="module")

@@ -360,35 +360,38 @@ def lab_server(tmp_path_factory) -> LabServer:
 
 
 @pytest.fixture(scope="session")
-def chromium(lab_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(chromium_path()), headless=True, args=CHROMIUM_ARGS,
-            timeout=30_000,
-        )  # fmt: skip
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture(scope="module")
-def file_browser():
-    """Headless Chromium for pages opened from file:// (no JupyterLab server needed)."""
+def playwright_driver():
+    """One Playwright driver for the session (the sync API cannot run two at once)."""
     require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(chromium_path()), headless=True, args=CHROMIUM_ARGS,
-            timeout=30_000,
-        )  # fmt: skip
-        try:
-            yield browser
-        finally:
-            browser.close()
+        yield pw
+
+
+def _launch(pw):
+    return pw.chromium.launch(
+        executable_path=str(chromium_path()), headless=True, args=CHROMIUM_ARGS, timeout=30_000
+    )
+
+
+@pytest.fixture(scope="session")
+def chromium(lab_server, playwright_driver):
+    browser = _launch(playwright_driver)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def file_browser(playwright_driver):
+    """Headless Chromium for pages opened from file:// (no JupyterLab server needed)."""
+    browser = _launch(playwright_driver)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture(scope="session")
