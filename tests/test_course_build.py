@@ -239,3 +239,25 @@ def test_vendored_reveal_has_its_licence():
     size = sum(f.stat().st_size for f in vendor.rglob("*") if f.is_file())
     assert size < 400_000, size
     json.dumps({"size": size})
+
+
+def test_apply_player_is_idempotent_on_a_copy(tmp_path):
+    """tools/apply_player.py (the after-merge switch of 04 and 07 to gh.em_player) on copies:
+    the first run changes the cells, the second finds them done, and nothing else changes."""
+    spec_ap = importlib.util.spec_from_file_location("ap", REPO / "tools" / "apply_player.py")
+    ap = importlib.util.module_from_spec(spec_ap)
+    spec_ap.loader.exec_module(ap)
+    names = sorted({name for name, *_ in ap.CHANGES})
+    for name in names:
+        (tmp_path / name).write_bytes((REPO / "notebooks" / name).read_bytes())
+    before = {n: json.loads((tmp_path / n).read_text()) for n in names}
+    if ap.apply(check=True, folder=tmp_path) and ap.apply(folder=tmp_path):
+        pytest.skip("a target cell was edited since tools/apply_player.py was written")
+    assert ap.apply(check=True, folder=tmp_path) == 0
+    for name in names:
+        after = json.loads((tmp_path / name).read_text())
+        ids = {cid for n, cid, *_ in ap.CHANGES if n == name}
+        for a, b in zip(before[name]["cells"], after["cells"]):
+            assert (a == b) or a.get("id") in ids
+        new_src = ["".join(c["source"]) for c in after["cells"] if c.get("id") in ids]
+        assert all(s in [new for n, _, _, new in ap.CHANGES if n == name] for s in new_src)
