@@ -49,7 +49,7 @@ REPORT_PDF = REPO / "report" / "report.pdf"
 #: Slide size of the decks (a 720p projector).
 SLIDE_W, SLIDE_H = 1280, 720
 #: Height budget (px) of one slide's content, for the sub-slide rule.
-SLIDE_BUDGET = 600
+SLIDE_BUDGET = 640
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 # What would make the browser fetch something from the network: a src, a stylesheet link,
@@ -219,10 +219,10 @@ def estimate_height(cell: dict) -> int:
         return h + 10
     if cell["cell_type"] != "code":
         return 0
-    h = 26 * max(1, len(src.splitlines())) + 24
+    h = 21 * max(1, len(src.splitlines())) + 20
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream":
-            h += 24 * len("".join(out.get("text", "")).splitlines()) + 10
+            h += 20 * len("".join(out.get("text", "")).splitlines()) + 10
         data = out.get("data", {})
         if "image/png" in data:
             w, ph = _png_size(data["image/png"])

@@ -237,7 +237,7 @@ def test_deck_offline_with_math(site, offline, stem):
     offline.check_clean(stem)
 
 
-@pytest.mark.parametrize("stem", ["04_em_convergence"])
+@pytest.mark.parametrize("stem", ["04_em_convergence", "07_bayesian_gmm"])
 def test_deck_player_steps(site, offline, stem):
     if not _player_in_source(stem):
         pytest.skip(f"{stem} does not call gh.em_player yet (the after-merge step of issue 16)")
