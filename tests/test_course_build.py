@@ -261,3 +261,29 @@ def test_apply_player_is_idempotent_on_a_copy(tmp_path):
             assert (a == b) or a.get("id") in ids
         new_src = ["".join(c["source"]) for c in after["cells"] if c.get("id") in ids]
         assert all(s in [new for n, _, _, new in ap.CHANGES if n == name] for s in new_src)
+
+
+def test_a_markdown_cell_taller_than_a_slide_is_split_at_blank_lines():
+    para = "word " * 120  # about 4 rendered lines each
+    fence = "```\nline\n\nstill the same code block\n```"
+    nb = {"cells": [_md("## 3. Long\n\n" + "\n\n".join([para] * 8 + [fence] + [para] * 6))]}
+    assert course.estimate_height(nb["cells"][0]) > course.SLIDE_BUDGET
+    added = course.split_tall_markdown(nb)
+    assert added >= 1 and len(nb["cells"]) == added + 1
+    assert all(course.estimate_height(c) <= course.SLIDE_BUDGET for c in nb["cells"])
+    joined = "\n\n".join(c["source"] for c in nb["cells"])
+    assert joined.count("word") == 120 * 14 and fence in joined  # nothing lost, fence whole
+    assert nb["cells"][0]["source"].startswith("## 3. Long")
+    course.add_slideshow(nb)
+    assert _types(nb)[0] == "slide" and set(_types(nb)[1:]) == {"subslide"}
+
+
+def test_readme_links_keep_their_anchor_on_the_site():
+    page = '<a href="README.md#notation">n</a> <a href="README.md">i</a>'
+    assert course.relink(page, ".html", guide="guide.html") == (
+        '<a href="guide.html#notation">n</a> <a href="guide.html">i</a>'
+    )
+    assert (
+        course.relink(page, ".slides.html")
+        == '<a href="index.html">n</a> <a href="index.html">i</a>'
+    )

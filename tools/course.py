@@ -45,6 +45,8 @@ NOTEBOOKS = Path(os.environ.get("GMM_COURSE_NOTEBOOKS", REPO / "notebooks")).res
 VENDOR_REVEAL = REPO / "vendor" / "reveal.js"
 NOTES_FILE = REPO / "notebooks" / "presenter_notes.md"
 REPORT_PDF = REPO / "report" / "report.pdf"
+#: notebooks/README.md (the course guide, with the notation table) becomes this page of the site
+GUIDE_PAGE = "guide.html"
 
 #: Slide size of the decks (a 720p projector).
 SLIDE_W, SLIDE_H = 1280, 720
@@ -305,6 +307,48 @@ def split_at_headings(nb: dict) -> int:
     return added
 
 
+def split_tall_markdown(nb: dict, budget: int = SLIDE_BUDGET) -> int:
+    """Split a markdown cell taller than ``budget`` at its blank lines (never inside a code
+    fence or a ``$$`` block), greedily, so that each piece fits a slide. Returns cells added."""
+    cells, added = [], 0
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown" or estimate_height(cell) <= budget:
+            cells.append(cell)
+            continue
+        blocks, buf, fence, display = [], [], False, False
+        for line in _src(cell).splitlines(keepends=True):
+            if line.lstrip().startswith(("```", "~~~")):
+                fence = not fence
+            if not fence and line.count("$$") % 2:
+                display = not display
+            if not line.strip() and not fence and not display and "".join(buf).strip():
+                blocks.append("".join(buf))
+                buf = []
+            else:
+                buf.append(line)
+        if "".join(buf).strip():
+            blocks.append("".join(buf))
+        pieces, cur = [], ""
+        for block in blocks:
+            trial = f"{cur}\n\n{block}" if cur else block
+            if cur and estimate_height({"cell_type": "markdown", "source": trial}) > budget:
+                pieces.append(cur)
+                cur = block
+            else:
+                cur = trial
+        pieces.append(cur)
+        for k, piece in enumerate(pieces):
+            new = copy.deepcopy(cell) if k else cell
+            new["source"] = piece.strip("\n")
+            if k:
+                new["id"] = f"{cell.get('id', 'cell')}-p{k}"
+                new.pop("attachments", None)
+            cells.append(new)
+        added += len(pieces) - 1
+    nb["cells"] = cells
+    return added
+
+
 def add_slideshow(nb: dict, notes: dict[str, str] | None = None) -> list[str]:
     """Set ``metadata.slideshow.slide_type`` on every cell of ``nb`` and insert the notes.
 
@@ -431,15 +475,19 @@ def _strip_cdn_scripts(page: str) -> str:
     return page
 
 
-def relink(page: str, suffix: str) -> str:
-    """Point the notebooks' links to each other (``NN_x.ipynb``, ``README.md``) at the built
-    pages (``NN_x`` + ``suffix``, ``index.html``)."""
+def relink(page: str, suffix: str, guide: str | None = None) -> str:
+    """Point the notebooks' links to each other (``NN_x.ipynb``, ``README.md#anchor``) at the
+    built pages (``NN_x`` + ``suffix``; ``guide`` + anchor, or ``index.html`` without a guide)."""
     page = re.sub(
         r'href="(\d\d_[\w-]+)\.ipynb(#[^"]*)?"',
         lambda m: f'href="{m[1]}{suffix}{m[2] or ""}"',
         page,
     )
-    return page.replace('href="README.md"', 'href="index.html"')
+    return re.sub(
+        r'href="README\.md(#[^"]*)?"',
+        lambda m: f'href="{guide}{m[1] or ""}"' if guide else 'href="index.html"',
+        page,
+    )
 
 
 def check_offline(page: str, name: str) -> None:
@@ -465,6 +513,7 @@ def build_slides(out: Path, notebooks: list[Path] | None = None) -> list[dict]:
         t0 = time.monotonic()
         nb, info = prepare(path)
         split_at_headings(nb)
+        split_tall_markdown(nb)
         unmatched = add_slideshow(nb, all_notes.get(path.stem))
         if unmatched:
             print(f"warning: {path.stem}: notes for unknown headings {unmatched}", file=sys.stderr)
@@ -550,7 +599,7 @@ def build_site(out: Path) -> list[dict]:
         t0 = time.monotonic()
         page = _strip_cdn_scripts(_export(nb, ex))
         page = page.replace("</head>", _COMMON_CSS + "</head>", 1)
-        page = relink(page, ".html")
+        page = relink(page, ".html", guide=GUIDE_PAGE)
         links = f'<a href="{path.name}">download the notebook</a>'
         if path.stem in decks:
             links += f' &middot; <a href="slides/{path.stem}.slides.html">slides</a>'
@@ -567,11 +616,37 @@ def build_site(out: Path) -> list[dict]:
         rows.append({"page": pages[i][0], "s": round(time.monotonic() - t0, 2), **info})
     if REPORT_PDF.is_file():
         shutil.copy2(REPORT_PDF, out / "report.pdf")
-    (out / "index.html").write_text(_index(pages, decks, notebooks), encoding="utf-8")
+    guide = build_guide(out)
+    (out / "index.html").write_text(_index(pages, decks, notebooks, guide), encoding="utf-8")
     return rows
 
 
-def _index(pages, decks, notebooks) -> str:
+def build_guide(out: Path) -> bool:
+    """notebooks/README.md as ``guide.html`` (pandoc, math as MathML); False if there is none."""
+    readme = NOTEBOOKS / "README.md"
+    if not readme.is_file():
+        return False
+    import pypandoc
+
+    body = pypandoc.convert_text(
+        readme.read_text(encoding="utf-8"), "html", format="markdown", extra_args=["--mathml"]
+    )
+    body = relink(body, ".html", guide=GUIDE_PAGE)
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
+        "<title>Course guide</title><style>body{font-family:sans-serif;max-width:900px;"
+        "margin:2em auto;padding:0 1em;line-height:1.5;color:#222} table{border-collapse:"
+        "collapse} td,th{border:1px solid #ccc;padding:3px 8px} a{color:#1a5fb4}</style>"
+        '</head><body><p><a href="index.html">Course home</a></p>'
+        f"{body}</body></html>"
+    )
+    check_offline(page, GUIDE_PAGE)
+    (out / GUIDE_PAGE).write_text(page, encoding="utf-8")
+    return True
+
+
+def _index(pages, decks, notebooks, guide=False) -> str:
     items = []
     for (href, title), path in zip(pages, notebooks):
         extra = (
@@ -585,6 +660,11 @@ def _index(pages, decks, notebooks) -> str:
         if REPORT_PDF.is_file()
         else ""
     )
+    if guide:
+        report += (
+            f'<p>The course guide, with the notation used throughout: <a href="{GUIDE_PAGE}">'
+            "guide</a></p>"
+        )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">

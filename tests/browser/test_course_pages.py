@@ -170,6 +170,8 @@ def test_site_index_links_and_exclusions(site, offline):
     page.screenshot(path=str(SHOTS / "site_index.png"))
     offline.check_clean("index")
     assert "report.pdf" in hrefs and (site / "report.pdf").stat().st_size > 10_000
+    if (course.NOTEBOOKS / "README.md").is_file():  # the course guide, where 01 links to
+        assert course.GUIDE_PAGE in hrefs
     for stem, _ in _site_pages(site):
         assert f"{stem}.html" in hrefs and f"slides/{stem}.slides.html" in hrefs, stem
     for href in hrefs:
