@@ -594,12 +594,13 @@ def build_site(out: Path) -> list[dict]:
         for p, nb, _ in prepared
     ]  # fmt: skip
     (out / "notebooks").mkdir()
+    has_guide = (NOTEBOOKS / "README.md").is_file()
     rows = []
     for i, (path, nb, info) in enumerate(prepared):
         t0 = time.monotonic()
         page = _strip_cdn_scripts(_export(nb, ex))
         page = page.replace("</head>", _COMMON_CSS + "</head>", 1)
-        page = relink(page, ".html", guide=GUIDE_PAGE)
+        page = relink(page, ".html", guide=GUIDE_PAGE if has_guide else None)
         links = f'<a href="{path.name}">download the notebook</a>'
         if path.stem in decks:
             links += f' &middot; <a href="slides/{path.stem}.slides.html">slides</a>'
