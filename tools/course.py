@@ -197,8 +197,15 @@ def replace_live_widgets(nb: dict) -> int:
                 data["text/html"] = (
                     '<div class="gmm-live-widget-note" style="border-left:4px solid #999;'
                     'padding:4px 10px;color:#444;background:#f6f6f6">'
-                    f"<b>Live explorer</b> (<code>{name}</code>): it needs a running kernel. "
-                    "Open this notebook in JupyterLab and run it to use the slider.</div>"
+                    + (
+                        f"<b>Widget explorer</b> (<code>{name}</code>): it needs ipywidgets' "
+                        "widget manager, which these offline pages do not load; "
+                        "<code>gh.em_player</code> is the kernel-free player that works here."
+                        if "static" in name
+                        else f"<b>Live explorer</b> (<code>{name}</code>): it needs a running "
+                        "kernel. Open this notebook in JupyterLab and run it to use the slider."
+                    )
+                    + "</div>"
                 )
                 n += 1
     return n
