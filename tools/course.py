@@ -284,6 +284,19 @@ def _first_heading(cell: dict) -> str | None:
     return first[0] if first and first[0].startswith("#") else None
 
 
+def _pieces(cell: dict, sources: list[str], tag: str) -> list[dict]:
+    """``cell`` cut into one cell per source (the first keeps the cell's id)."""
+    out = []
+    for k, src in enumerate(sources):
+        new = copy.deepcopy(cell) if k else cell
+        new["source"] = src
+        if k:
+            new["id"] = f"{cell.get('id', 'cell')}-{tag}{k}"
+            new.pop("attachments", None)
+        out.append(new)
+    return out
+
+
 def split_at_headings(nb: dict) -> int:
     """Split markdown cells so that every ``#``/``##``/``###`` heading starts a cell (outside
     code fences), in place; a heading in the middle of a cell then starts its own slide.
@@ -302,13 +315,7 @@ def split_at_headings(nb: dict) -> int:
                 buf = []
             buf.append(line)
         parts.append("".join(buf))
-        for k, part in enumerate(parts):
-            new = copy.deepcopy(cell) if k else cell
-            new["source"] = part.rstrip("\n")
-            if k:
-                new["id"] = f"{cell.get('id', 'cell')}-{k}"
-                new.pop("attachments", None)
-            cells.append(new)
+        cells += _pieces(cell, [p.rstrip("\n") for p in parts], "h")
         added += len(parts) - 1
     nb["cells"] = cells
     return added
@@ -344,13 +351,7 @@ def split_tall_markdown(nb: dict, budget: int = SLIDE_BUDGET) -> int:
             else:
                 cur = trial
         pieces.append(cur)
-        for k, piece in enumerate(pieces):
-            new = copy.deepcopy(cell) if k else cell
-            new["source"] = piece.strip("\n")
-            if k:
-                new["id"] = f"{cell.get('id', 'cell')}-p{k}"
-                new.pop("attachments", None)
-            cells.append(new)
+        cells += _pieces(cell, [p.strip("\n") for p in pieces], "p")
         added += len(pieces) - 1
     nb["cells"] = cells
     return added
