@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: venv lab test lint unit nbval notebooks student report test-browser test-portable bench clean
+.PHONY: venv lab test lint unit nbval notebooks student report slides site test-browser test-portable bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,8 +50,17 @@ report: venv
 	$(BIN)/python report/make_figures.py
 	$(BIN)/python report/build.py
 
-## make test-browser: the sliders in real JupyterLab + headless Chromium (apt-get install -y chromium)
-test-browser: venv
+## make slides: reveal.js decks of the notebooks in build/slides (offline: vendored reveal.js, MathML)
+slides: venv
+	$(BIN)/python tools/course.py slides --out build/slides
+
+## make site: the course site in build/site (every notebook with outputs, slides, report PDF; offline)
+site: venv
+	$(BIN)/python tools/course.py site --out build/site
+
+## make test-browser: builds the site, then the sliders in real JupyterLab and the site and slides
+## from file:// (network blocked), in headless Chromium (apt-get install -y chromium)
+test-browser: site
 	$(BIN)/python -m pytest -m browser tests/browser -v
 
 ## make test-portable (opt-in, not in CI): unit tests + strict nbval again under other OpenBLAS
@@ -66,4 +75,4 @@ bench: venv
 	$(BIN)/python benchmarks/bench_widgets.py
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache build

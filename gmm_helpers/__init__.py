@@ -1,8 +1,9 @@
 """gmm_helpers: Gaussian Mixture Models fitted by Expectation-Maximization, in NumPy.
 
-The algorithms use NumPy only; ``plotting`` needs matplotlib and ``widgets``
-needs ipywidgets (install the ``plot`` / ``widgets`` extras). Each function's
-docstring names the notebook that derives it.
+The algorithms use NumPy only; ``plotting`` and ``player`` (the kernel-free EM
+player) need matplotlib, and ``widgets`` (the live explorer) needs ipywidgets
+(install the ``plot`` / ``widgets`` extras). Each function's docstring names the
+notebook that derives it.
 """
 
 from ._special import digamma, gammaln, multivariate_gammaln
@@ -84,10 +85,11 @@ _LAZY = {
         "save_em_animation",
         "plot_bic",
     ),
+    "player": ("EMFigure", "EMPlayer", "em_player"),
     "widgets": ("EMExplorer", "em_explorer"),
     "distributed": ("DaskEMResult", "dask_statistics", "fit_em_dask", "responsibilities_dask"),
 }
-_EXTRA = {"plotting": "plot", "widgets": "widgets", "distributed": "scale"}
+_EXTRA = {"plotting": "plot", "player": "plot", "widgets": "widgets", "distributed": "scale"}
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
 # Every public name, the ones the notebooks and the README use as gh.<name> included

@@ -10,17 +10,19 @@ import gmm_helpers as gh
 
 
 def test_lazy_names_match_module_all():
+    import gmm_helpers.player as player
     import gmm_helpers.plotting as plotting
     import gmm_helpers.widgets as widgets
 
     assert set(gh._LAZY["plotting"]) == set(plotting.__all__)
+    assert set(gh._LAZY["player"]) == set(player.__all__)
     assert set(gh._LAZY["widgets"]) == set(widgets.__all__)
     import gmm_helpers.distributed as distributed
 
     assert set(gh._LAZY["distributed"]) == set(distributed.__all__)
     for name in gh.__all__:
         assert getattr(gh, name) is not None, name
-    assert "plot_gmm" in dir(gh) and "em_explorer" in dir(gh)
+    assert "plot_gmm" in dir(gh) and "em_explorer" in dir(gh) and "em_player" in dir(gh)
 
 
 def test_core_import_needs_numpy_only():
