@@ -15,12 +15,7 @@ from ._validation import (
 from .kmeans import _lloyd, kmeans_plusplus, random_distinct_rows
 from .mstep import _m_step
 from .params import GMMParams
-
-
-def _hard_responsibilities(labels, n_components):
-    resp = np.zeros((labels.shape[0], n_components))
-    resp[np.arange(labels.shape[0]), labels] = 1.0
-    return resp
+from .suffstats import SufficientStatistics, params_from_statistics
 
 
 def _init_params(X, n_components, method, rng, covariance_type, reg_covar):
@@ -47,9 +42,13 @@ def _init_params(X, n_components, method, rng, covariance_type, reg_covar):
             centers = kmeans_plusplus(X, n_components, rng)
         else:  # "kmeans": Lloyd's from K distinct random data points
             centers = random_distinct_rows(X, n_components, rng)
-        km = _lloyd(X, centers, max_iter=300)
-        resp = _hard_responsibilities(km.labels, n_components)
-        params = _m_step(X, resp, covariance_type, reg_covar)
+        # chunked Lloyd; the M-step on its hard assignment needs only the per-cluster
+        # sums, so no (N, K) responsibilities are formed
+        _, hard, _, _, shift = _lloyd(X, centers, max_iter=300, moments=True)
+        stats = SufficientStatistics(
+            X.shape[0], hard.counts, hard.sums, hard.moments, float("nan"), shift
+        )
+        params = params_from_statistics(stats, covariance_type, reg_covar)
     if n_components > 1:
         m = params.means
         gaps = np.linalg.norm(m[:, None, :] - m[None, :, :], axis=-1)
