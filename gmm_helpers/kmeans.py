@@ -54,6 +54,7 @@ from ._validation import (
     check_positive_int,
     check_random_state,
 )
+from .suffstats import _triu
 
 #: Default k-means tolerance, relative to the mean per-feature variance of the data.
 KMEANS_TOL = 1e-6
@@ -182,11 +183,11 @@ class _Assigner:
         ``labels_out`` (N,) if given.
         """
         k, d = self.k, self.d
-        cc = _exact_squared_distances(np.zeros((d, 1)), centers)  # ||c_k||^2, fixed order
+        cc = self._sq(centers.T)[:, None]  # ||c_k||^2, summed in a fixed order
         minus_two_c = -2.0 * centers
         counts = np.zeros(k)
         sums = np.zeros((k, d))
-        iu, ju = np.triu_indices(d)
+        iu, ju, _ = _triu(d)
         upper = np.zeros((k, iu.size)) if moments else None
         min_score = 0.0
         total_sq = 0.0
