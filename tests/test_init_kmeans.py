@@ -294,3 +294,24 @@ def test_kmeans_refuses_too_few_distinct_points_and_nan():
         gh.kmeans(X, 3, random_state=0)
     with pytest.raises(ValueError, match="expected X to be finite"):
         gh.kmeans(np.array([[0.0, np.nan], [1.0, 1.0]]), 1)
+
+
+def test_subsample_warm_up_keeps_the_optimum():
+    # N > START_SAMPLE: Lloyd's algorithm warms up on a subsample; from the same
+    # k-means++ seeds it ends at the same k-means optimum as Lloyd on all the data
+    X = five_blobs(100_000)
+    for seed in (0, 1, 8):
+        warm, _ = _km.kmeans_start(X, 5, "kmeans++", np.random.default_rng(seed))
+        full, _ = _km.kmeans_start(X, 5, "kmeans++", np.random.default_rng(seed),
+                                   sample_size=X.shape[0])
+        assert warm.inertia == pytest.approx(full.inertia, rel=1e-5)
+
+
+def test_small_data_start_is_plain_kmeanspp_then_lloyd():
+    # N <= START_SAMPLE (e.g. fit_em_dask's in-memory sample): no subsample at all
+    X = five_blobs(3_000)
+    stats, shift = _km.kmeans_start(X, 5, "kmeans++", np.random.default_rng(4))
+    C = _km.kmeans_plusplus(X, 5, np.random.default_rng(4))
+    ref = _km._lloyd(X, C, 300, moments=True)[1]
+    np.testing.assert_array_equal(stats.sums, ref.sums)
+    np.testing.assert_array_equal(stats.moments, ref.moments)
