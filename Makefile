@@ -50,9 +50,10 @@ report: venv
 test-browser: venv
 	$(BIN)/python -m pytest -m browser tests/browser -v
 
-## make bench: EM and widget benchmarks, side by side with scikit-learn
+## make bench: EM and widget benchmarks, side by side with scikit-learn (OPENBLAS_CORETYPE and
+## OPENBLAS_L2_SIZE, set on some machines for old OpenBLAS builds, are unset for this command only)
 bench: venv
-	$(BIN)/python benchmarks/bench_em.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/bench_em.py
 	$(BIN)/python benchmarks/bench_widgets.py
 
 clean:

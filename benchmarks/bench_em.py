@@ -56,8 +56,9 @@ the same data generator): what a user runs, from the raw data, ``random_state=0`
 * **sk defaults**: ``GaussianMixture(K)`` with scikit-learn's looser defaults (tol=1e-3,
   max_iter=100).
 
-The contenders alternate, one fit each per round, in one process; times are the best of
-the rounds and the ratios are ratios of those bests. ``ll/N`` is each fit's final mean
+The contenders alternate, one fit each per round, in one process, with a 50 ms pause
+before each (so that BLAS/OpenMP threads still spinning after the previous call do not
+slow the next); times are the best of the rounds and the ratios are ratios of those bests. ``ll/N`` is each fit's final mean
 log-likelihood (same optimum or not), ``iters`` its EM iterations. **peak MiB** is the
 ``tracemalloc`` peak of one default ``fit_em`` (and of the start alone), X allocated
 before; ``/X`` divides it by the size of X.
@@ -317,6 +318,9 @@ def bench_end_to_end(n, k, rounds, seed=0):
         warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning at its defaults
         for _ in range(rounds):
             for name, fn in contenders:
+                # let BLAS/OpenMP worker threads of the previous call stop spinning:
+                # otherwise they steal the second core from whoever runs next
+                time.sleep(0.05)
                 t = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - t)
