@@ -1,8 +1,28 @@
-"""The EM driver: alternate E- and M-steps and record the whole history."""
+"""The EM loop: the one loop every fit runs, and the result it returns.
+
+:func:`_em_loop` is the only EM loop of the package. Every fit supplies its E-side
+(score the current state and compute what the update needs) and its M-side (the
+update); the loop keeps the history, checks convergence and, where asked, that
+the objective never decreases:
+
+=====================  ======================================  ============================
+fit                    E-side                                  M-side
+=====================  ======================================  ============================
+``fit_em`` reference   :func:`e_step` (responsibilities)       :func:`m_step`
+``fit_em`` default     chunked statistics (``suffstats``)      ``params_from_statistics``
+``fit_em_dask``        statistics mapped over dask blocks      ``params_from_statistics``
+``fit_map_em``         :func:`e_step` + log-prior              ``map_m_step``
+``fit_variational``    ELBO + ``variational_e_step``           ``variational_m_step``
+=====================  ======================================  ============================
+
+:class:`EMResult` is the base of every result (``MAPEMResult``,
+``VariationalResult`` and ``DaskEMResult`` add only their own fields).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -10,28 +30,29 @@ from ._validation import (
     check_array,
     check_covariance_type,
     check_init,
+    check_initial_params,
     check_iteration,
+    check_loop_args,
     check_n_components,
     check_nonnegative_float,
-    check_params,
     check_positive_int,
     check_random_state,
 )
-from .estep import _e_step, e_step
+from .estep import _e_step_resp, e_step
 from .init import _init_params
 from .mstep import _m_step
 from .params import GMMParams
-from .suffstats import _em_run, _responsibilities
+from .suffstats import _responsibilities, _suffstats_sides
 
 # EM engines (issue 8): "suffstats" runs the same iterations from chunked sufficient
 # statistics (gmm_helpers/suffstats.py, notebook 09: 20-29x faster at N=1e6, memory independent of
-# N); "reference" is the readable loop over e_step/m_step below that the notebooks teach.
+# N); "reference" is the readable E-step/M-step pair that the notebooks teach.
 ENGINES = ("suffstats", "reference")
 
 
-@dataclass
+@dataclass(repr=False)
 class EMResult:
-    """Everything one call of :func:`fit_em` produced.
+    """Everything one EM fit produced (the base of every result of the package).
 
     Attributes
     ----------
@@ -43,7 +64,9 @@ class EMResult:
     log_likelihoods : ndarray of shape (n_iter + 1,)
         ``log_likelihoods[t]`` is the total log-likelihood of ``history[t]``.
     responsibilities : ndarray of shape (n_samples, n_components)
-        Responsibilities under the final parameters.
+        Responsibilities of the fit's own E-step under the final parameters: the
+        plain E-step (:func:`e_step`) for maximum-likelihood and MAP fits, the
+        variational $r_{nk}$ for ``fit_variational``.
     converged : bool
     n_iter : int
         EM iterations (E-step + M-step) run by the best run.
@@ -57,7 +80,14 @@ class EMResult:
         Iterations each restart needed.
     best_run : int
         Index of the restart that was kept.
+    objective : ndarray of shape (n_iter + 1,)
+        The quantity the iterations never decrease, named by ``objective_name``:
+        the log-likelihood here, the log-likelihood + log-prior for MAP-EM, the
+        ELBO for variational Bayes (plots and the slider show this one).
     """
+
+    #: what :attr:`objective` holds (plots label their axis with it)
+    objective_name: ClassVar[str] = "log-likelihood"
 
     params: GMMParams
     history: list
@@ -72,13 +102,51 @@ class EMResult:
     run_n_iter: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     best_run: int = 0
 
+    @classmethod
+    def _from_run(
+        cls, history, log_likelihoods, responsibilities, converged, init, covariance_type,
+        n_samples, run_log_likelihoods=None, run_n_iter=None, best_run=0, **own_fields,
+    ):
+        """The result of a kept run (one run unless ``run_*`` are given)."""
+        n_iter = len(history) - 1
+        if run_log_likelihoods is None:
+            run_log_likelihoods = log_likelihoods[-1:].copy()
+            run_n_iter = np.array([n_iter])
+        return cls(
+            params=history[-1],
+            history=history,
+            log_likelihoods=log_likelihoods,
+            responsibilities=responsibilities,
+            converged=converged,
+            n_iter=n_iter,
+            init=init,
+            covariance_type=covariance_type,
+            n_samples=int(n_samples),
+            run_log_likelihoods=run_log_likelihoods,
+            run_n_iter=run_n_iter,
+            best_run=best_run,
+            **own_fields,
+        )
+
+    @property
+    def objective(self) -> np.ndarray:
+        """The total log-likelihoods: what maximum-likelihood EM never decreases."""
+        return self.log_likelihoods
+
     @property
     def mean_log_likelihoods(self) -> np.ndarray:
         """Per-sample log-likelihoods (what scikit-learn reports and ``tol`` is compared to)."""
         return self.log_likelihoods / self.n_samples
 
+    def _iteration(self, t):
+        """``t`` checked as an index into ``history`` (negative from the end)."""
+        return check_iteration(t, len(self.history) - 1)
+
     def responsibilities_at(self, X, t):
-        """Responsibilities of the parameters ``history[t]``, recomputed on demand.
+        """Responsibilities of the fit's own E-step at ``history[t]``, recomputed on demand.
+
+        For maximum-likelihood and MAP fits the plain E-step of ``history[t]``, so
+        ``responsibilities_at(X, -1)`` equals :attr:`responsibilities`.
 
         Parameters
         ----------
@@ -87,15 +155,162 @@ class EMResult:
         t : int
             Iteration, ``0 <= t <= n_iter`` (negative indices count from the end).
         """
-        return e_step(X, self.history[check_iteration(t, len(self.history) - 1)])[0]
+        return e_step(X, self.history[self._iteration(t)])[0]
+
+    def _repr_fields(self):
+        return (
+            f"covariance_type={self.covariance_type!r}, init={self.init!r}, "
+            f"n_iter={self.n_iter}, converged={self.converged}"
+        )
 
     def __repr__(self):
+        objective = ""
+        if self.objective_name != "log-likelihood":
+            objective = f"objective={self.objective[-1]:.4f}, "
         return (
             f"{type(self).__name__}(n_components={self.params.n_components}, "
-            f"covariance_type={self.covariance_type!r}, init={self.init!r}, "
-            f"n_iter={self.n_iter}, converged={self.converged}, "
-            f"log_likelihood={self.log_likelihoods[-1]:.4f})"
+            f"{self._repr_fields()}, {objective}log_likelihood={self.log_likelihoods[-1]:.4f})"
         )
+
+
+def _monotone_slack(previous):
+    """Round-off allowed in a 'never decreases' check."""
+    return 1e-9 * max(1.0, abs(previous))
+
+
+def _em_loop(start, e_side, m_side, n_samples, max_iter, tol, *, keep=None, monotone=None):
+    r"""The EM loop: alternate the E-side and the M-side from ``start``.
+
+    Pass $t$ of ``e_side`` over state $\theta_t$ returns its objective $\ell_t$ and
+    what ``m_side`` needs to build $\theta_{t+1}$. EM stops when
+    $|\ell_t - \ell_{t-1}| / N <$ ``tol`` (``converged``) or after ``max_iter``
+    updates.
+
+    Parameters
+    ----------
+    start : object
+        The state $\theta_0$ (a GMMParams, or what the fit iterates on).
+    e_side : callable
+        ``e_side(state) -> (objective, e_out)``.
+    m_side : callable
+        ``m_side(e_out) -> next state``.
+    n_samples : int
+        $N$, which turns the change of the objective into a per-sample change.
+    max_iter : int
+    tol : float
+    keep : callable, optional
+        ``keep(state)`` is what the history stores (default the state itself).
+    monotone : str, optional
+        The objective's name: raise ``RuntimeError`` if it ever decreases beyond
+        round-off (a bug check for the fits whose theory says it cannot).
+
+    Returns
+    -------
+    history : list
+        ``keep(state)`` of every state, ``len(history) == n_iter + 1``.
+    objectives : ndarray of shape (n_iter + 1,)
+    e_out : object
+        The last E-side output (for the final responsibilities).
+    converged : bool
+    """
+    if keep is None:
+        keep = _identity
+    objective, e_out = e_side(start)
+    history, objectives = [keep(start)], [objective]
+    converged = False
+    for _ in range(max_iter):
+        state = m_side(e_out)
+        objective, e_out = e_side(state)  # scores history[t] and prepares history[t + 1]
+        history.append(keep(state))
+        objectives.append(objective)
+        change = objectives[-1] - objectives[-2]
+        if monotone is not None and change < -_monotone_slack(objectives[-2]):
+            raise RuntimeError(
+                f"{monotone} decreased by {-change:.3g} at iteration {len(history) - 1}; "
+                f"expected a non-decreasing {monotone}"
+            )
+        if abs(change) / n_samples < tol:
+            converged = True
+            break
+    return history, np.array(objectives), e_out, converged
+
+
+def _identity(state):
+    return state
+
+
+# Relative margin of _is_better: ~5e6 machine epsilons, ~1e4 times the rounding seen between
+# kernels and ~1e3 times below what tol=1e-6 per sample resolves.
+_RESTART_MARGIN = 1e-9
+
+
+def _is_better(candidate_ll, best_ll, n_samples):
+    r"""Whether a restart with total log-likelihood ``candidate_ll`` replaces the kept one.
+
+    A later restart wins only if it is better by more than rounding can explain:
+
+    .. math:: \ell_{\text{cand}} > \ell_{\text{best}} + 10^{-9}\,(|\ell_{\text{best}}| + N).
+
+    Why this margin. :math:`\ell = \sum_n \log p(x_n)` is a sum of ``N`` terms, each
+    computed from O(1)-sized pieces (:math:`\log 2\pi`, :math:`\log|\Sigma_k|`, Mahalanobis
+    distances) with a relative error of a few machine epsilons (:math:`\epsilon \approx 2.2
+    \times 10^{-16}`); the total's rounding error is therefore bounded by a small multiple of
+    :math:`\epsilon (|\ell| + N)` (the ``N`` term covers :math:`\ell \approx 0`, where
+    positive and negative :math:`\log p(x_n)` cancel). Two restarts that reach the same optimum
+    differ at the :math:`10^{-13}` relative level, and which one comes out higher depends on the
+    BLAS kernel and NumPy's SIMD level; with a strict ``>`` the kept restart, hence the order of
+    the components, changed between machines. The margin :math:`10^{-9}(|\ell| + N)` is about
+    :math:`10^{4}` times that rounding, yet for a typical :math:`|\ell|/N` of a few nats it is
+    below :math:`10^{-8}` per sample, far under what ``tol=1e-6`` per sample resolves, so a
+    genuinely better optimum still wins. Ties (and NaN) keep the earlier restart.
+
+    Parameters
+    ----------
+    candidate_ll : float
+        Final total log-likelihood of the new restart.
+    best_ll : float or None
+        That of the kept one (None before the first restart).
+    n_samples : int
+        ``N``, the number of samples both were computed on.
+
+    Returns
+    -------
+    bool
+    """
+    if best_ll is None:  # the first restart
+        return True
+    if not np.isfinite(best_ll):  # a kept run at -inf is beaten by any finite one
+        return bool(candidate_ll > best_ll)
+    margin = _RESTART_MARGIN * (abs(best_ll) + n_samples)
+    return bool(candidate_ll > best_ll + margin)
+
+
+def _reference_sides(X, covariance_type, reg_covar):
+    """E-side and M-side of the reference engine: :func:`e_step` and :func:`m_step`."""
+
+    def e_side(params):
+        resp, ll = _e_step_resp(X, params)
+        return ll, resp
+
+    def m_side(resp):
+        return _m_step(X, resp, covariance_type, reg_covar)
+
+    return e_side, m_side
+
+
+def _start(X, n_components, init, rng, covariance_type, reg_covar, initial_params=None):
+    """``initial_params`` (as ``covariance_type``) or a fresh start from ``init``."""
+    if initial_params is not None:
+        return initial_params.replace(covariance_type=covariance_type)
+    return _init_params(X, n_components, init, rng, covariance_type, reg_covar)
+
+
+def _check_start(initial_params, init, n_features, n_components):
+    """Validate ``initial_params`` (or ``init``); returns the init name the result records."""
+    if initial_params is not None:
+        check_initial_params(initial_params, n_features, n_components)
+        return "given"
+    return check_init(init)
 
 
 def _run_em(X, params, covariance_type, max_iter, tol, reg_covar, engine="reference"):
@@ -105,25 +320,11 @@ def _run_em(X, params, covariance_type, max_iter, tol, reg_covar, engine="refere
     responsibilities once, for the run it keeps.
     """
     if engine == "suffstats":
-        # Same semantics as the loop below (tests/test_suffstats.py checks the
-        # log-likelihood trajectory to 1e-10), one fused chunked pass per iteration.
-        # (fit_em has validated everything, so the unchecked variant is used)
-        history, lls, converged, _ = _em_run(X, params, max_iter, tol, covariance_type, reg_covar)
-        return history, lls, None, converged
-    n = X.shape[0]
-    log_resp, log_norm = _e_step(X, params)
-    history = [params]
-    lls = [float(np.sum(log_norm))]
-    converged = False
-    for _ in range(max_iter):
-        params = _m_step(X, np.exp(log_resp), covariance_type, reg_covar)
-        log_resp, log_norm = _e_step(X, params)
-        history.append(params)
-        lls.append(float(np.sum(log_norm)))
-        if abs(lls[-1] - lls[-2]) / n < tol:
-            converged = True
-            break
-    return history, np.array(lls), np.exp(log_resp), converged
+        e_side, m_side = _suffstats_sides(X, params.n_components, covariance_type, reg_covar)
+    else:
+        e_side, m_side = _reference_sides(X, covariance_type, reg_covar)
+    history, lls, e_out, converged = _em_loop(params, e_side, m_side, X.shape[0], max_iter, tol)
+    return history, lls, (None if engine == "suffstats" else e_out), converged
 
 
 def fit_em(
@@ -158,7 +359,9 @@ def fit_em(
         See :func:`init_params`. Ignored when ``initial_params`` is given.
     n_init : int
         Restarts from different initialisations; the run with the highest final
-        log-likelihood is kept, every run's final value is recorded.
+        log-likelihood is kept (a later run must beat the kept one by more than
+        rounding can explain, see :func:`_is_better`, so the choice is the same on
+        every machine); every run's final value is recorded.
     max_iter : int
         Maximum EM iterations per run (0 returns the starting point).
     tol : float
@@ -171,7 +374,7 @@ def fit_em(
     engine : {"suffstats", "reference"}
         ``"suffstats"`` (default) computes each iteration from chunked sufficient
         statistics (:mod:`gmm_helpers.suffstats`, notebook 09); ``"reference"``
-        runs the readable loop over :func:`e_step` and :func:`m_step`. Both give the
+        iterates the readable :func:`e_step` and :func:`m_step`. Both give the
         same iterations (to ~1e-10 relative).
 
     Returns
@@ -182,21 +385,11 @@ def fit_em(
     n_components = check_n_components(n_components, X.shape[0])
     check_covariance_type(covariance_type)
     n_init = check_positive_int(n_init, "n_init")
-    max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
-    tol = check_nonnegative_float(tol, "tol")
+    max_iter, tol = check_loop_args(max_iter, tol)
     reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
-    if initial_params is not None:
-        check_params(initial_params, X.shape[1])
-        if initial_params.n_components != n_components:
-            raise ValueError(
-                f"expected initial_params with n_components={n_components}, "
-                f"got {initial_params.n_components}"
-            )
-        if n_init != 1:
-            raise ValueError(f"expected n_init=1 with initial_params, got n_init={n_init}")
-        init_name = "given"
-    else:
-        init_name = check_init(init)
+    init_name = _check_start(initial_params, init, X.shape[1], n_components)
+    if initial_params is not None and n_init != 1:
+        raise ValueError(f"expected n_init=1 with initial_params, got n_init={n_init}")
     if engine not in ENGINES:
         raise ValueError(f"expected engine in {ENGINES}, got {engine!r}")
     rng = check_random_state(random_state)
@@ -204,31 +397,19 @@ def fit_em(
     best = None
     run_lls, run_iters = [], []
     for run in range(n_init):
-        if initial_params is not None:
-            start = initial_params.replace(covariance_type=covariance_type)
-        else:
-            start = _init_params(X, n_components, init, rng, covariance_type, reg_covar)
+        start = _start(X, n_components, init, rng, covariance_type, reg_covar, initial_params)
         history, lls, resp, converged = _run_em(
             X, start, covariance_type, max_iter, tol, reg_covar, engine
         )
         run_lls.append(lls[-1])
         run_iters.append(len(history) - 1)
-        if best is None or lls[-1] > best[1][-1]:
+        if _is_better(lls[-1], None if best is None else best[1][-1], X.shape[0]):
             best = (history, lls, resp, converged, run)
     history, lls, resp, converged, best_run = best
     if resp is None:  # suffstats engine: responsibilities of the kept run only, chunked
         resp = _responsibilities(X, history[-1])[0]
-    return EMResult(
-        params=history[-1],
-        history=history,
-        log_likelihoods=lls,
-        responsibilities=resp,
-        converged=converged,
-        n_iter=len(history) - 1,
-        init=init_name,
-        covariance_type=covariance_type,
-        n_samples=X.shape[0],
-        run_log_likelihoods=np.array(run_lls),
-        run_n_iter=np.array(run_iters),
+    return EMResult._from_run(
+        history, lls, resp, converged, init_name, covariance_type, X.shape[0],
+        run_log_likelihoods=np.array(run_lls), run_n_iter=np.array(run_iters),
         best_run=best_run,
     )

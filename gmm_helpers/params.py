@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_covariance_type
+from ._validation import check_covariance_type, check_symmetric
 
 _SIMPLEX_ATOL = 1e-8
 # A covariance whose smallest Cholesky pivot is below this fraction of its largest
@@ -82,14 +82,7 @@ class GMMParams:
                 "expected weights on the simplex (non-negative, summing to 1 within 1e-8), "
                 f"got sum {w.sum()!r} and min {w.min()!r}"
             )
-        scale = np.maximum(np.abs(c).max(axis=(1, 2)), np.finfo(float).tiny)
-        asym = np.abs(c - np.swapaxes(c, 1, 2)).max(axis=(1, 2)) / scale
-        if np.any(asym > 1e-8):
-            bad = int(np.argmax(asym))
-            raise ValueError(
-                f"expected symmetric covariances, got component {bad} with relative "
-                f"asymmetry {asym[bad]:.2e}"
-            )
+        check_symmetric(c, "covariances")
         chol = np.empty_like(c)
         for j in range(k):
             try:
