@@ -69,9 +69,10 @@ test-browser: site
 test-portable: venv
 	PY=$(BIN)/python tests/portable.sh
 
-## make bench: EM and widget benchmarks, side by side with scikit-learn
+## make bench: EM and widget benchmarks, side by side with scikit-learn (OPENBLAS_CORETYPE and
+## OPENBLAS_L2_SIZE, set on some machines for old OpenBLAS builds, are unset for this command only)
 bench: venv
-	$(BIN)/python benchmarks/bench_em.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/bench_em.py
 	$(BIN)/python benchmarks/bench_widgets.py
 
 clean:
