@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = sorted((Path(__file__).parents[1] / "notebooks" / "solutions").glob("[0-9][0-9]_solutions.ipynb"))
 EXPECTED = [
     "01_gmm_from_first_principles",
     "02_e_step",
@@ -35,7 +36,7 @@ def test_course_notebooks_present():
     assert not missing, f"missing notebooks: {missing}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
 def test_committed_with_outputs_in_order(path):
     nb, cells = code_cells(path)
     counts = [c["execution_count"] for c in cells]
@@ -61,6 +62,25 @@ def test_structure_and_size(path):
         "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
     )
     assert path.stat().st_size < 6 * 2**20, f"{path.name}: {path.stat().st_size / 2**20:.1f} MB"
+    for link in [w for w in text.split("(") if ".ipynb)" in w]:
+        target = link.split(")")[0]
+        assert (path.parent / target).exists(), f"{path.name}: broken link to {target}"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_solutions_structure_and_size(path):
+    """A solutions notebook: a title, a link back to its chapter, the "try it first" note, small."""
+    nb, _ = code_cells(path)
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert text.lstrip().startswith("# Solutions"), f"{path.name}: no title"
+    chapter = [p.name for p in NOTEBOOKS if p.name.startswith(path.name[:3])]
+    assert chapter, f"{path.name}: no chapter notebook {path.name[:3]}*"
+    assert f"(../{chapter[0]})" in text, f"{path.name}: no link back to {chapter[0]}"
+    assert "Try each exercise yourself first" in text, f"{path.name}: no note for students"
+    assert "import gmm_helpers as gh" in "".join(
+        "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
+    )
+    assert path.stat().st_size < 2 * 2**20, f"{path.name}: {path.stat().st_size / 2**20:.1f} MB"
     for link in [w for w in text.split("(") if ".ipynb)" in w]:
         target = link.split(")")[0]
         assert (path.parent / target).exists(), f"{path.name}: broken link to {target}"
