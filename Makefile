@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: venv lab test lint unit nbval notebooks report test-browser bench clean
+.PHONY: venv lab test lint unit nbval notebooks student report test-browser test-portable bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ notebooks: venv
 	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
 
+## make student: re-execute notebooks/**/*_teacher.ipynb, then generate and execute their student versions
+student: venv
+	PYTHONPATH=$(CURDIR) $(BIN)/python tools/make_student.py --teacher
+
 ## make report: figures and numbers from code, then report/report.pdf
 report: venv
 	$(BIN)/python report/make_figures.py
@@ -54,6 +58,12 @@ report: venv
 ## make test-browser: the sliders in real JupyterLab + headless Chromium (apt-get install -y chromium)
 test-browser: venv
 	$(BIN)/python -m pytest -m browser tests/browser -v
+
+## make test-portable (opt-in, not in CI): unit tests + strict nbval again under other OpenBLAS
+## kernels (Haswell, Prescott, SkylakeX) and NumPy limited to AVX2; a variant this CPU cannot
+## run is skipped with a message (tests/portable.sh)
+test-portable: venv
+	PY=$(BIN)/python tests/portable.sh
 
 ## make bench: EM and widget benchmarks, side by side with scikit-learn
 bench: venv

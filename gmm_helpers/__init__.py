@@ -17,6 +17,17 @@ from .bayes import (
     map_log_prior,
     map_m_step,
 )
+
+# the project's checks of a student's own code (NumPy only; check_ellipse imports matplotlib)
+from .checks import (
+    CheckResult,
+    check_e_step,
+    check_ellipse,
+    check_em,
+    check_log_gaussian_pdf,
+    check_logsumexp,
+    check_m_step,
+)
 from .datasets import (
     DATASET_NAMES,
     OLD_FAITHFUL_COLUMNS,
@@ -32,7 +43,7 @@ from .estep import e_step, log_likelihood, score_samples
 from .gaussian import component_log_densities, log_gaussian_pdf, logsumexp
 from .init import init_params
 from .kmeans import KMeansResult, kmeans
-from .mixture import GaussianMixture, NotFittedError
+from .mixture import ConvergenceWarning, GaussianMixture, NotFittedError
 from .model_selection import ModelSelection, aic, bic, n_parameters, select_model
 from .mstep import m_step
 from .params import GMMParams
@@ -82,6 +93,7 @@ _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names
 # Every public name, the ones the notebooks and the README use as gh.<name> included
 # (tests/test_api.py checks that). The optional-dependency names come last, imported lazily.
 __all__ = [
+    "ConvergenceWarning",
     "DATASET_NAMES",
     "EMResult",
     "EXP_FLOOR",
@@ -135,6 +147,13 @@ __all__ = [
     "standardize",
     "variational_e_step",
     "variational_m_step",
+    "CheckResult",
+    "check_e_step",
+    "check_ellipse",
+    "check_em",
+    "check_log_gaussian_pdf",
+    "check_logsumexp",
+    "check_m_step",
     *_LAZY_NAMES,
 ]
 
