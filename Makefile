@@ -40,6 +40,11 @@ notebooks: venv
 	  ../$(BIN)/jupyter nbconvert --execute --to notebook --inplace \
 	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
+	cd notebooks/solutions && for nb in [0-9][0-9]_solutions.ipynb; do \
+	  echo "executing solutions/$$nb"; \
+	  ../../$(BIN)/jupyter nbconvert --execute --to notebook --inplace \
+	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
+	done
 
 ## make student: re-execute notebooks/**/*_teacher.ipynb, then generate and execute their student versions
 student: venv
