@@ -58,8 +58,9 @@ the same data generator): what a user runs, from the raw data, ``random_state=0`
 
 The contenders alternate, one fit each per round, in one process, with a 50 ms pause
 before each (so that BLAS/OpenMP threads still spinning after the previous call do not
-slow the next); times are the best of the rounds and the ratios are ratios of those bests. ``ll/N`` is each fit's final mean
-log-likelihood (same optimum or not), ``iters`` its EM iterations. **peak MiB** is the
+slow the next); times are the best of the rounds and the ratios are ratios of those bests.
+``ll/N`` is each fit's final mean log-likelihood (same optimum or not), ``iters`` its EM
+iterations. **peak MiB** is the
 ``tracemalloc`` peak of one default ``fit_em`` (and of the start alone), X allocated
 before; ``/X`` divides it by the size of X.
 """
