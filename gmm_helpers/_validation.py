@@ -15,6 +15,72 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_METHODS = ("random", "random_from_data", "kmeans", "kmeans++")
 
 
+#: A covariance whose correlation matrix has a Cholesky pivot below this (times D)
+#: is singular to working precision (condition number of the correlation matrix
+#: above ~1e13). Judging the correlation matrix makes the test scale-invariant: it
+#: does not change when one variable is measured in other units.
+SINGULAR_RTOL = 1e-13
+
+
+def as_real_array(value, name, *, convert=True):
+    """``value`` as an ndarray of real numbers (float64 unless ``convert=False``).
+
+    The one place where arrays enter the package: a ragged list, ``None``, strings
+    or **complex** numbers (which ``np.asarray(..., dtype=float)`` would silently
+    truncate to their real part) raise ``ValueError("expected ..., got ...")``.
+    Finiteness and shape are left to the caller.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(
+            f"expected {name} to be an array-like of numbers, got {type(value).__name__} ({exc})"
+        ) from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise ValueError(f"expected {name} to hold numbers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"expected {name} to hold real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False) if convert else arr
+
+
+def symmetric_asymmetry(c):
+    r"""Largest $|c_{ij} - c_{ji}| / \sqrt{c_{ii} c_{jj}}$ of each matrix in ``c`` (..., D, D):
+    asymmetry judged against each pair of variables' own scales (scale-invariant)."""
+    c = np.asarray(c, dtype=np.float64)
+    diag = np.sqrt(np.abs(np.diagonal(c, axis1=-2, axis2=-1)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = diag[..., :, None] * diag[..., None, :]
+        rel = np.abs(c - np.swapaxes(c, -1, -2)) / scale
+    rel = np.where(np.abs(c - np.swapaxes(c, -1, -2)) == 0, 0.0, rel)
+    rel = np.where(np.isfinite(rel), rel, np.inf)
+    return rel.max(axis=(-2, -1))
+
+
+def spd_cholesky(c):
+    r"""Lower Cholesky factor of a symmetric matrix ``c``, or None if it is not
+    positive-definite to working precision.
+
+    The pivots are judged against each variable's own variance: with
+    $c = L L^\top$, $L_{ii}^2 / c_{ii}$ are the pivots of the correlation matrix
+    $D^{-1/2} c\, D^{-1/2}$, which does not change when a variable is rescaled, so
+    features on scales 1e7 and 1 (or ``diag(1e13, 1)``) are accepted while an exactly
+    or numerically singular matrix (two identical variables) is not.
+    """
+    var = np.diagonal(c)
+    if not np.all(var > 0) or not np.all(np.isfinite(c)):
+        return None
+    try:
+        chol = np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        return None
+    pivots = np.diagonal(chol) ** 2 / var
+    if not (np.all(np.isfinite(chol)) and np.all(pivots > SINGULAR_RTOL * c.shape[-1])):
+        return None
+    return chol
+
+
 def check_array(X, name="X", *, min_samples=1, n_features=None):
     """Return ``X`` as a finite float64 array of shape (n_samples, n_features).
 
@@ -28,18 +94,7 @@ def check_array(X, name="X", *, min_samples=1, n_features=None):
     n_features : int or None
         If given, the required number of columns.
     """
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(
-            f"expected {name} to be an array-like of numbers, got {type(X).__name__} ({exc})"
-        ) from None
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise ValueError(f"expected {name} to hold numbers, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"expected {name} to hold real numbers, got dtype {arr.dtype}")
+    arr = as_real_array(X, name, convert=False)
     if arr.ndim != 2:
         raise ValueError(
             f"expected {name} of shape (n_samples, n_features), got shape {arr.shape}"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import (
+    as_real_array,
     check_array,
     check_covariance_type,
     check_init,
     check_positive_int,
+    spd_cholesky,
+    symmetric_asymmetry,
 )
 from .datasets import sample_gmm
 from .em import fit_em
@@ -20,7 +23,7 @@ from .params import GMMParams
 
 def _to_full(values, covariance_type, n_components, n_features, name):
     """Expand scikit-learn's per-type covariance/precision shapes to (K, D, D)."""
-    a = np.asarray(values, dtype=np.float64)
+    a = as_real_array(values, name)
     k, d = n_components, n_features
     expected = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[
         covariance_type
@@ -135,10 +138,10 @@ class GaussianMixture:
                 "got only some of them"
             )
         k = check_positive_int(self.n_components, "n_components")
-        weights = np.asarray(self.weights_init, dtype=np.float64)
+        weights = as_real_array(self.weights_init, "weights_init")
         if weights.shape != (k,):
             raise ValueError(f"expected weights_init of shape ({k},), got shape {weights.shape}")
-        means = np.asarray(self.means_init, dtype=np.float64)
+        means = as_real_array(self.means_init, "means_init")
         if means.shape != (k, n_features):
             raise ValueError(
                 f"expected means_init of shape {(k, n_features)}, got shape {means.shape}"
@@ -147,14 +150,17 @@ class GaussianMixture:
                         "precisions_init")
         if not np.all(np.isfinite(prec)):
             raise ValueError("expected finite precisions_init, got NaN or inf")
-        try:
-            np.linalg.cholesky(prec)
-            cov = np.linalg.inv(prec)  # user-supplied precisions: invert once, here
-        except np.linalg.LinAlgError:
+        asym = symmetric_asymmetry(prec).max()
+        if asym > 1e-8:
+            raise ValueError(
+                f"expected symmetric precisions_init, got relative asymmetry {asym:.2e}"
+            )
+        if any(spd_cholesky(p) is None for p in prec):
             raise ValueError(
                 "expected symmetric positive-definite precisions_init, got a singular or "
                 "indefinite one"
-            ) from None
+            )
+        cov = np.linalg.inv(prec)  # user-supplied precisions: invert once, here
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
         return GMMParams(weights, means, cov, self.covariance_type)
 

@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from ._validation import (
+    as_real_array,
     check_array,
     check_covariance_type,
     check_nonnegative_float,
@@ -135,7 +136,7 @@ def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6):
     X = check_array(X)
     check_covariance_type(covariance_type)
     reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
-    resp = np.asarray(responsibilities, dtype=np.float64)
+    resp = as_real_array(responsibilities, "responsibilities")
     if resp.ndim != 2 or resp.shape[0] != X.shape[0]:
         raise ValueError(
             f"expected responsibilities of shape ({X.shape[0]}, n_components), "

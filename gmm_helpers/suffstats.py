@@ -64,13 +64,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._validation import (
+    as_real_array,
     check_array,
     check_covariance_type,
     check_nonnegative_float,
     check_params,
     check_positive_int,
 )
-from .gaussian import _log_gaussian_pdf_chol
+from .gaussian import _log_gaussian_pdf_chol, check_representable
 from .mstep import _NK_FLOOR, _m_step_params
 
 __all__ = [
@@ -416,6 +417,7 @@ class _Workspace:
             A[row] = np.log(params.weights[j]) + _log_gaussian_pdf_chol(
                 X, params.means[j], params.cholesky_factors[j]
             )
+        check_representable(A.max(axis=0))
         m, s = np.empty(c), np.empty(c)
         return self._normalise(A, m, s, np.full(c, EXP_FLOOR))
 
@@ -442,7 +444,7 @@ class _Workspace:
             np.multiply(phi, s, out=phi)
             np.matmul(E, phi.T, out=t)  # [N_k, S_k, triu(Q_k)] for this chunk
             total[active] += t
-        if _one_pass_loss(total, self.d) > PRECISION_LIMIT:
+        if not np.isfinite(ll) or _one_pass_loss(total, self.d) > PRECISION_LIMIT:
             return self.exact_statistics(params, active)
         return _statistics_from_table(total, self.n, ll, self.shift)
 
@@ -527,7 +529,7 @@ def _check_dtype(dtype):
 
 
 def _check_shift(shift, n_features):
-    shift = np.asarray(shift, dtype=np.float64)
+    shift = as_real_array(shift, "shift")
     if shift.shape != (n_features,) or not np.all(np.isfinite(shift)):
         raise ValueError(f"expected a finite shift of shape ({n_features},), got {shift!r}")
     return shift
@@ -626,10 +628,10 @@ def _responsibilities(X, params, *, shift=None, chunk_size=None, out=None):
     ll = 0.0
     for start in range(0, n, ws.chunk):
         stop = min(start + ws.chunk, n)
-        if far > PRECISION_LIMIT:
-            E, _, s, ll_chunk = ws.exact_log_prob_chunk(params, active, start, stop)
-        else:
+        if far <= PRECISION_LIMIT:
             _, E, _, s, ll_chunk = ws.log_prob_chunk(W, start, stop)
+        if far > PRECISION_LIMIT or not np.isfinite(ll_chunk):
+            E, _, s, ll_chunk = ws.exact_log_prob_chunk(params, active, start, stop)
         ll += ll_chunk
         if active.size < k:
             resp_t[active, start:stop] = E / s
