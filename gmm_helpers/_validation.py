@@ -116,6 +116,38 @@ def check_array(X, name="X", *, min_samples=1, n_features=None):
     return arr
 
 
+#: Fitting squares differences of the data: beyond this magnitude they overflow,
+#: below it (as a spread) they underflow to zero.
+DATA_SCALE_LIMITS = (1e-150, 1e150)
+
+
+def check_data_scale(X, name="X"):
+    """Refuse data a fit cannot square: |X| above 1e150 or a column spread below 1e-150.
+
+    Squared distances and second moments of such data overflow to inf or underflow
+    to zero (NumPy would then report "Probabilities contain NaN", or the points look
+    identical). Rescaling does not change a Gaussian mixture fit, so the message says
+    to rescale (for example with :func:`gmm_helpers.standardize`).
+    """
+    low, high = DATA_SCALE_LIMITS
+    biggest = float(np.max(np.abs(X)))
+    if biggest > high:
+        raise ValueError(
+            f"expected {name} with |values| <= {high:g} (squared distances must stay finite), "
+            f"got {biggest:.3g}; rescale the data, e.g. gh.standardize(X)"
+        )
+    spread = X.max(axis=0) - X.min(axis=0)
+    tiny = (spread > 0) & (spread < low)
+    if np.any(tiny):
+        j = int(np.argmax(tiny))
+        raise ValueError(
+            f"expected every non-constant column of {name} to spread over more than {low:g} "
+            f"(squared distances must not underflow to 0), got {spread[j]:.3g} in column {j}; "
+            "rescale the data, e.g. gh.standardize(X)"
+        )
+    return X
+
+
 def check_positive_int(value, name, minimum=1):
     """Return ``value`` as an int >= ``minimum`` or raise ValueError."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):

@@ -9,6 +9,7 @@ import numpy as np
 from ._validation import (
     check_array,
     check_covariance_type,
+    check_data_scale,
     check_init,
     check_iteration,
     check_n_components,
@@ -178,7 +179,7 @@ def fit_em(
     -------
     EMResult
     """
-    X = check_array(X)
+    X = check_data_scale(check_array(X))
     n_components = check_n_components(n_components, X.shape[0])
     check_covariance_type(covariance_type)
     n_init = check_positive_int(n_init, "n_init")

@@ -7,6 +7,7 @@ import numpy as np
 from ._validation import (
     check_array,
     check_covariance_type,
+    check_data_scale,
     check_init,
     check_n_components,
     check_nonnegative_float,
@@ -96,7 +97,7 @@ def init_params(
     GMMParams
         No two initial means coincide.
     """
-    X = check_array(X)
+    X = check_data_scale(check_array(X))
     n_components = check_n_components(n_components, X.shape[0])
     check_init(method)
     check_covariance_type(covariance_type)

@@ -6,7 +6,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_array, check_n_components, check_positive_int, check_random_state
+from ._validation import (
+    check_array,
+    check_data_scale,
+    check_n_components,
+    check_positive_int,
+    check_random_state,
+)
 
 
 class KMeansResult(NamedTuple):
@@ -118,7 +124,7 @@ def kmeans(X, n_clusters, init="k-means++", max_iter=300, random_state=None):
         ``centers`` (n_clusters, n_features), ``labels`` (n_samples,),
         ``inertia``, ``n_iter``.
     """
-    X = check_array(X)
+    X = check_data_scale(check_array(X))
     n_clusters = check_n_components(n_clusters, X.shape[0])
     max_iter = check_positive_int(max_iter, "max_iter")
     rng = check_random_state(random_state)
