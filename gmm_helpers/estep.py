@@ -1,4 +1,10 @@
-"""The E-step: responsibilities by Bayes' rule, in log space."""
+"""The E-step: responsibilities by Bayes' rule, in log space.
+
+The E-step itself never lowers anything: it makes the EM lower bound touch the
+log-likelihood at the current parameters. Whether a whole EM iteration can lower
+the log-likelihood depends on the M-step: never with ``reg_covar=0``, possibly with
+``reg_covar > 0`` (see :mod:`gmm_helpers.em`).
+"""
 
 from __future__ import annotations
 

@@ -549,9 +549,12 @@ def plot_log_likelihood(
     r"""Log-likelihood :math:`\ln p(X|\theta^{(t)}) = \sum_n \ln\sum_k \pi_k
     \mathcal{N}(x_n|\mu_k,\Sigma_k)` against EM iteration :math:`t`.
 
-    EM never decreases it. Markers sit at the snapshot iterations (0, every, ..., last) used by
-    :func:`plot_em_snapshots`. If some step *does* decrease (by more than ``tol`` relative), the
-    offending steps are marked with red triangles and a red note says where: that is a bug.
+    Exact EM (``reg_covar=0``) never decreases it. Markers sit at the snapshot iterations (0,
+    every, ..., last) used by :func:`plot_em_snapshots`. If some step *does* decrease (by more
+    than ``tol`` relative), the offending steps are marked with red triangles and a red note
+    says where and why: with ``result.reg_covar > 0`` the regularised M-step does not maximise
+    the likelihood exactly, so a decrease is possible; otherwise it points to a bug or a
+    numerical problem.
 
     Parameters
     ----------
@@ -600,9 +603,17 @@ def plot_log_likelihood(
     drops = np.flatnonzero(np.diff(ll) < -tol * np.maximum(1.0, np.abs(ll[1:])))
     if drops.size:
         listed = ", ".join(str(int(i) + 1) for i in drops[:5]) + (" ..." if drops.size > 5 else "")
+        reg_covar = getattr(result, "reg_covar", None)
+        if name == "log-likelihood" and reg_covar:
+            why = (
+                f"reg_covar={reg_covar:g} > 0: the regularised M-step does not\n"
+                "maximise the likelihood exactly"
+            )
+        else:
+            why = "the exact updates never do this: a numerical problem"
         note = (
             f"{short} decreased at iteration {listed}\n"
-            f"(largest drop {(-np.diff(ll)[drops]).max():.3g}; exact EM never does this)"
+            f"(largest drop {(-np.diff(ll)[drops]).max():.3g}; {why})"
         )
         (flagged,) = ax.plot(drops + 1, ll[drops + 1], "v", color="#D55E00", ms=9, zorder=4)
         flagged.set_gid("decrease")
