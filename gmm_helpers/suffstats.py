@@ -95,12 +95,15 @@ _EXP_FLOORS = {np.dtype(np.float64): EXP_FLOOR, np.dtype(np.float32): -87.0}
 _LOG_2PI = np.log(2.0 * np.pi)
 
 #: Largest magnification of rounding the fast pass accepts. Its expanded quadratic
-#: form loses about ``log10(|L_k^{-1}(mu_k - a)|^2)`` digits, and its one-pass
-#: covariance about ``log10(max_i (Q_k,ii / N_k) / Sigma_k,ii)``; beyond 1e5 (a
-#: component more than ~300 of its own standard deviations from the shift, e.g. one
-#: that owns a far outlier) the pass is redone exactly, component by component
-#: (:meth:`_Workspace.exact_statistics`), so at most ~5 of 16 digits are lost.
-PRECISION_LIMIT = 1e5
+#: form loses about ``log10(far)`` digits (see :func:`_coefficients`: ~ the squared
+#: distance of a component from the shift in its own standard deviations, times the
+#: conditioning of its correlations), and its one-pass covariance about
+#: ``log10(max_i (Q_k,ii / N_k) / Sigma_k,ii)``. Beyond 1e6 (a component more than
+#: ~700 of its own standard deviations from the shift, e.g. one that owns a far
+#: outlier, or correlations within ~1e-4 of +-1) the pass is redone exactly,
+#: component by component (:meth:`_Workspace.exact_statistics`), so at most ~6 of 16
+#: digits are lost: the log-likelihood stays within ~1e-10 of the exact one.
+PRECISION_LIMIT = 1e6
 
 #: Working-set target of one chunk (feature rows + log-density rows), in bytes.
 _CHUNK_BYTES = 3 << 19  # 1.5 MiB: measured best for K = 3..10 on an EPYC with 1 MiB L2 per core
@@ -293,8 +296,13 @@ def _coefficients(params, shift):
     W : ndarray of shape (n_active, F)
     active : ndarray of int, the components that have a row
     far : float
-        $\max_k \lVert L_k^{-1}\tilde\mu_k\rVert^2$ over the active components: the
-        expanded form loses about ``log10(far)`` digits (see :data:`PRECISION_LIMIT`).
+        $\max_k\, u_k^\top |P_k|\, u_k$ with $u_k = |\tilde\mu_k| + 10\sigma_k$ (element-wise,
+        $\sigma_k$ the component's standard deviations) over the active components: the
+        size of the terms the expanded form adds up for the points the component owns,
+        relative to the result (about 1), so it loses about ``log10(far)`` digits. It
+        grows when the component is far from the shift in its own units (a narrow
+        component that owns a far outlier) and when its correlations are near +-1.
+        See :data:`PRECISION_LIMIT`.
     """
     d = params.n_features
     active = np.flatnonzero(params.weights > 0)
@@ -311,7 +319,10 @@ def _coefficients(params, shift):
     W[:, 0] = np.log(params.weights[active]) - 0.5 * (d * _LOG_2PI + log_det + zz)
     W[:, 1 : 1 + d] = (P @ mu[:, :, None])[:, :, 0]
     W[:, 1 + d :] = -off * P[:, iu, ju]
-    return W, active, float(zz.max())
+    sd = np.sqrt(np.diagonal(params.covariances[active], axis1=1, axis2=2))
+    u = np.abs(mu) + 10.0 * sd
+    far = np.einsum("ki,kij,kj->k", u, np.abs(P), u)
+    return W, active, float(far.max())
 
 
 def _one_pass_loss(T, d):
