@@ -5,16 +5,16 @@ needs ipywidgets (install the ``plot`` / ``widgets`` extras). Each function's
 docstring names the notebook that derives it.
 """
 
-from . import bayes, suffstats  # NumPy only, like the core
+from ._special import digamma, gammaln, multivariate_gammaln
 from .bayes import (
     MAPEMResult,
     NIWPrior,
-    VariationalPosterior,
-    VariationalResult,
     default_map_prior,
     default_variational_prior,
     fit_map_em,
-    fit_variational,
+    log_dirichlet_pdf,
+    log_niw_pdf,
+    map_log_prior,
     map_m_step,
 )
 from .datasets import (
@@ -23,6 +23,7 @@ from .datasets import (
     load_old_faithful,
     make_blobs,
     make_dataset,
+    make_moons,
     sample_gmm,
     standardize,
 )
@@ -35,7 +36,23 @@ from .mixture import GaussianMixture, NotFittedError
 from .model_selection import ModelSelection, aic, bic, n_parameters, select_model
 from .mstep import m_step
 from .params import GMMParams
-from .suffstats import SufficientStatistics, compute_statistics, params_from_statistics
+from .suffstats import (
+    EXP_FLOOR,
+    SufficientStatistics,
+    compute_statistics,
+    em_iterations,
+    params_from_statistics,
+    quadratic_features,
+    responsibilities_chunked,
+)
+from .variational import (
+    VariationalPosterior,
+    VariationalResult,
+    elbo,
+    fit_variational,
+    variational_e_step,
+    variational_m_step,
+)
 
 __version__ = "0.1.0"
 
@@ -62,9 +79,12 @@ _LAZY = {
 _EXTRA = {"plotting": "plot", "widgets": "widgets", "distributed": "scale"}
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
+# Every public name, the ones the notebooks and the README use as gh.<name> included
+# (tests/test_api.py checks that). The optional-dependency names come last, imported lazily.
 __all__ = [
     "DATASET_NAMES",
     "EMResult",
+    "EXP_FLOOR",
     "GMMParams",
     "GaussianMixture",
     "KMeansResult",
@@ -82,37 +102,47 @@ __all__ = [
     "compute_statistics",
     "default_map_prior",
     "default_variational_prior",
+    "digamma",
     "e_step",
+    "elbo",
+    "em_iterations",
     "fit_em",
     "fit_map_em",
     "fit_variational",
+    "gammaln",
     "init_params",
     "kmeans",
     "load_old_faithful",
+    "log_dirichlet_pdf",
     "log_gaussian_pdf",
     "log_likelihood",
+    "log_niw_pdf",
     "logsumexp",
     "m_step",
     "make_blobs",
     "make_dataset",
+    "make_moons",
+    "map_log_prior",
     "map_m_step",
+    "multivariate_gammaln",
     "n_parameters",
     "params_from_statistics",
+    "quadratic_features",
+    "responsibilities_chunked",
     "sample_gmm",
     "score_samples",
     "select_model",
     "standardize",
+    "variational_e_step",
+    "variational_m_step",
     *_LAZY_NAMES,
 ]
 
 
 def __getattr__(name):
+    # only the optional-dependency modules are imported on first use
     module = _LAZY_NAMES.get(name)
     if module is None:
-        # the rest of bayes/suffstats stays reachable as gh.<name> too
-        for mod in (bayes, suffstats):
-            if name in mod.__all__:
-                return getattr(mod, name)
         raise AttributeError(f"module 'gmm_helpers' has no attribute {name!r}")
     from importlib import import_module
 

@@ -45,19 +45,6 @@ def as_real_array(value, name, *, convert=True):
     return arr.astype(np.float64, copy=False) if convert else arr
 
 
-def symmetric_asymmetry(c):
-    r"""Largest $|c_{ij} - c_{ji}| / \sqrt{c_{ii} c_{jj}}$ of each matrix in ``c`` (..., D, D):
-    asymmetry judged against each pair of variables' own scales (scale-invariant)."""
-    c = np.asarray(c, dtype=np.float64)
-    diag = np.sqrt(np.abs(np.diagonal(c, axis1=-2, axis2=-1)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = diag[..., :, None] * diag[..., None, :]
-        rel = np.abs(c - np.swapaxes(c, -1, -2)) / scale
-    rel = np.where(np.abs(c - np.swapaxes(c, -1, -2)) == 0, 0.0, rel)
-    rel = np.where(np.isfinite(rel), rel, np.inf)
-    return rel.max(axis=(-2, -1))
-
-
 def spd_cholesky(c):
     r"""Lower Cholesky factor of a symmetric matrix ``c``, or None if it is not
     positive-definite to working precision.
@@ -234,3 +221,67 @@ def check_params(params, n_features):
             f"got means of shape {params.means.shape}"
         )
     return params
+
+
+#: The one symmetry rule of the package: a matrix is symmetric when its largest
+#: asymmetry is at most this fraction of its largest entry (GMMParams, log_gaussian_pdf,
+#: NIWPrior and plot_cov_ellipse all use it, through :func:`relative_asymmetry`).
+SYMMETRY_RTOL = 1e-8
+
+
+def relative_asymmetry(a):
+    r"""Largest $|a_{ij} - a_{ji}| / \sqrt{|a_{ii} a_{jj}|}$ of each matrix in ``a``
+    (shape (..., D, D)), shape (...): asymmetry judged against each pair of variables'
+    own scales, so it does not change when one variable is rescaled."""
+    a = np.asarray(a, dtype=np.float64)
+    diff = np.abs(a - np.swapaxes(a, -2, -1))
+    diag = np.sqrt(np.abs(np.diagonal(a, axis1=-2, axis2=-1)))
+    scale = diag[..., :, None] * diag[..., None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(diff == 0, 0.0, diff / scale)
+    rel = np.where(np.isfinite(rel), rel, np.inf)
+    return rel.max(axis=(-2, -1))
+
+
+def check_symmetric(a, name):
+    """Raise ValueError unless every matrix in ``a`` is symmetric (:data:`SYMMETRY_RTOL`)."""
+    asym = np.atleast_1d(relative_asymmetry(a))
+    if np.any(asym > SYMMETRY_RTOL):
+        bad = int(np.argmax(asym))
+        where = f"component {bad} with " if np.ndim(a) == 3 else ""
+        raise ValueError(
+            f"expected symmetric {name}, got {where}relative asymmetry {asym[bad]:.2e}"
+        )
+
+
+def check_initial_params(initial_params, n_features, n_components):
+    """Check a user's starting point against the data and ``n_components``; returns it."""
+    check_params(initial_params, n_features)
+    if initial_params.n_components != n_components:
+        raise ValueError(
+            f"expected initial_params with n_components={n_components}, "
+            f"got {initial_params.n_components}"
+        )
+    return initial_params
+
+
+def check_loop_args(max_iter, tol):
+    """``max_iter`` (int >= 0) and ``tol`` (float >= 0) of an EM loop."""
+    return check_positive_int(max_iter, "max_iter", minimum=0), check_nonnegative_float(tol, "tol")
+
+
+def check_responsibilities(resp, n_samples, name="responsibilities"):
+    """Return ``resp`` as a finite, non-negative float64 array of shape (n_samples, K >= 1)."""
+    try:
+        shape = np.shape(resp)
+    except ValueError:  # ragged nested lists
+        shape = "ragged"
+    if len(shape) != 2 or shape[0] != n_samples or shape[1] < 1:
+        raise ValueError(
+            f"expected {name} of shape ({n_samples}, n_components), got shape {shape}"
+        )
+    arr = np.asarray(resp)
+    if np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"expected finite, non-negative {name}, got NaN/inf/negative")
+    return check_array(arr, name)  # refuses non-numbers and complex values

@@ -1,4 +1,4 @@
-r"""Bayesian Gaussian mixtures: MAP-EM with conjugate priors, and variational Bayes.
+r"""Bayesian Gaussian mixtures: the conjugate prior, and MAP-EM.
 
 Notebook ``07_bayesian_gmm.ipynb`` derives everything in this module. Two routes share one prior,
 
@@ -14,177 +14,51 @@ a symmetric Dirichlet on the weights and a Normal–inverse-Wishart (NIW) on eve
 is Bishop's Gaussian–Wishart prior (PRML eq. 10.40) with $\beta_0 = \kappa_0$ and
 $\mathbf W_0 = \boldsymbol\Psi_0^{-1}$, so :class:`NIWPrior` serves both routes.
 
-* :func:`fit_map_em` — EM for the maximum a posteriori (MAP) parameters: the E-step is unchanged,
-  the M-step returns the mode of the conjugate posterior (Murphy, *MLaPP* §11.4.2.8;
+* :func:`fit_map_em` (here) — EM for the maximum a posteriori (MAP) parameters: the E-step is
+  unchanged, the M-step returns the mode of the conjugate posterior (Murphy, *MLaPP* §11.4.2.8;
   Fraley & Raftery 2007). It maximises $\ln p(X \mid \theta) + \ln p(\theta)$, which never
   decreases, and no component can collapse onto a single point.
-* :func:`fit_variational` — mean-field variational Bayes (Bishop, *PRML* §10.2, eqs 10.46–10.83):
-  coordinate ascent on $q(Z)\,q(\boldsymbol\pi)\,q(\boldsymbol\mu, \boldsymbol\Lambda)$ with the
-  evidence lower bound (ELBO) computed in full (eqs 10.70–10.77). With a small Dirichlet
-  concentration the surplus components are emptied, which estimates the number of components.
+* :func:`gmm_helpers.variational.fit_variational` — mean-field variational Bayes (Bishop, *PRML*
+  §10.2), in :mod:`gmm_helpers.variational`.
 
-NumPy only: :func:`digamma` and :func:`gammaln` are implemented here.
+Both run the one EM loop of :mod:`gmm_helpers.em`. The special functions (NumPy only) are in
+``gmm_helpers._special``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import em
+from ._special import gammaln, multivariate_gammaln
 from ._validation import (
     check_array,
-    check_init,
-    check_iteration,
+    check_loop_args,
     check_n_components,
-    check_nonnegative_float,
-    check_params,
-    check_positive_int,
     check_random_state,
+    check_responsibilities,
+    check_symmetric,
 )
-from .estep import _e_step, e_step, log_likelihood
-from .gaussian import logsumexp
-from .init import init_params
-from .params import GMMParams
+from .em import EMResult
+from .estep import _e_step_resp
+from .gaussian import _LOG_2PI
+from .mstep import _sufficient_statistics
+from .params import GMMParams, _frozen
 
 __all__ = [
     "MAPEMResult",
     "NIWPrior",
-    "VariationalPosterior",
-    "VariationalResult",
     "default_map_prior",
     "default_variational_prior",
-    "digamma",
-    "elbo",
     "fit_map_em",
-    "fit_variational",
-    "gammaln",
     "log_dirichlet_pdf",
     "log_niw_pdf",
     "map_log_prior",
     "map_m_step",
-    "multivariate_gammaln",
-    "variational_e_step",
-    "variational_m_step",
 ]
-
-_LOG_2PI = math.log(2.0 * math.pi)
-_TINY = np.finfo(float).tiny
-
-
-# ---------------------------------------------------------------------------------------------
-# Special functions (NumPy only)
-# ---------------------------------------------------------------------------------------------
-
-_gammaln_scalar = np.vectorize(math.lgamma, otypes=[float])
-
-
-def gammaln(x):
-    r"""Natural log of the absolute value of the gamma function, $\ln|\Gamma(x)|$, elementwise.
-
-    Parameters
-    ----------
-    x : array-like
-        Arguments; non-positive integers are poles and give ``inf``.
-
-    Returns
-    -------
-    ndarray or float
-        Same shape as ``x``.
-    """
-    x = np.asarray(x, dtype=float)
-    poles = (x <= 0) & (x == np.floor(x))
-    safe = np.where(poles | ~np.isfinite(x), 1.0, x)
-    out = _gammaln_scalar(safe)
-    out = np.where(poles, np.inf, out)
-    out = np.where(np.isfinite(x), out, np.where(np.isnan(x), np.nan, np.inf))
-    return out[()] if out.ndim == 0 else out
-
-
-# Coefficients B_{2n} / (2n) of the asymptotic series psi(x) ~ ln x - 1/(2x) - sum B_2n/(2n x^2n).
-_DIGAMMA_SERIES = (
-    1.0 / 12.0,
-    -1.0 / 120.0,
-    1.0 / 252.0,
-    -1.0 / 240.0,
-    1.0 / 132.0,
-    -691.0 / 32760.0,
-    1.0 / 12.0,
-)
-
-
-def digamma(x):
-    r"""Digamma function $\psi(x) = \frac{d}{dx} \ln \Gamma(x)$, elementwise.
-
-    The recurrence $\psi(x) = \psi(x + 1) - 1/x$ moves every argument to $x \ge 10$, where the
-    asymptotic series
-
-    .. math::
-
-        \psi(x) \approx \ln x - \frac{1}{2x} - \sum_{n=1}^{7} \frac{B_{2n}}{2n\,x^{2n}}
-
-    is accurate to about $10^{-16}$. Negative non-integers use the reflection formula
-    $\psi(x) = \psi(1 - x) - \pi / \tan(\pi x)$; non-positive integers are poles (``nan``).
-
-    Parameters
-    ----------
-    x : array-like
-        Arguments.
-
-    Returns
-    -------
-    ndarray or float
-        $\psi(x)$, same shape as ``x``.
-    """
-    x_in = np.asarray(x, dtype=float)
-    x = x_in.copy()  # shifted in place below
-    result = np.zeros_like(x)
-    poles = (x <= 0) & (x == np.floor(x))
-    reflect = (x < 0) & ~poles
-    result[reflect] -= np.pi / np.tan(np.pi * x[reflect])
-    x[reflect] = 1.0 - x[reflect]
-    x[poles] = np.nan
-    while True:
-        small = x < 10.0  # False for nan
-        if not small.any():
-            break
-        result[small] -= 1.0 / x[small]
-        x[small] += 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv2 = 1.0 / (x * x)
-        series = np.zeros_like(x)
-        for coefficient in reversed(_DIGAMMA_SERIES):
-            series = (series + coefficient) * inv2
-        result += np.log(x) - 0.5 / x - series
-    result[poles] = np.nan
-    result[x_in == 0] = -np.inf  # scipy's convention at the pole 0
-    return result[()] if result.ndim == 0 else result
-
-
-def multivariate_gammaln(a, n_features):
-    r"""Log of the multivariate gamma function,
-    $\ln\Gamma_D(a) = \frac{D(D-1)}{4}\ln\pi
-    + \sum_{i=1}^{D} \ln\Gamma\!\left(a + \frac{1-i}{2}\right)$.
-
-    Parameters
-    ----------
-    a : float or array-like
-        Argument(s), each $> (D - 1)/2$.
-    n_features : int
-        The dimension $D$.
-
-    Returns
-    -------
-    ndarray or float
-        Same shape as ``a``.
-    """
-    a = np.asarray(a, dtype=float)
-    offsets = (1.0 - np.arange(1, n_features + 1)) / 2.0
-    out = n_features * (n_features - 1) / 4.0 * math.log(math.pi)
-    out = out + gammaln(a[..., None] + offsets).sum(axis=-1)
-    return out[()] if np.ndim(out) == 0 else out
-
 
 # ---------------------------------------------------------------------------------------------
 # The prior
@@ -199,12 +73,6 @@ def _positive_scalar(value, name):
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"expected {name} > 0, got {value!r}")
     return value
-
-
-def _readonly(array):
-    array = np.array(array, dtype=float)  # always a private copy
-    array.setflags(write=False)
-    return array
 
 
 @dataclass(frozen=True)
@@ -268,8 +136,7 @@ class NIWPrior:
             )
         if not np.all(np.isfinite(scale)):
             raise ValueError("expected a finite covariance_scale, got non-finite entries")
-        if not np.allclose(scale, scale.T, rtol=1e-8, atol=1e-12 * np.abs(scale).max()):
-            raise ValueError("expected a symmetric covariance_scale, got an asymmetric matrix")
+        check_symmetric(scale, "covariance_scale")
         scale = (scale + scale.T) / 2.0
         try:
             np.linalg.cholesky(scale)
@@ -293,8 +160,8 @@ class NIWPrior:
         object.__setattr__(self, "weight_concentration", alpha0)
         object.__setattr__(self, "mean_precision", kappa0)
         object.__setattr__(self, "degrees_of_freedom", nu0)
-        object.__setattr__(self, "mean", _readonly(mean))
-        object.__setattr__(self, "covariance_scale", _readonly(scale))
+        object.__setattr__(self, "mean", _frozen(mean))
+        object.__setattr__(self, "covariance_scale", _frozen(scale))
 
     @property
     def n_features(self) -> int:
@@ -385,13 +252,9 @@ def _resolve_prior(X, n_components, prior, default, overrides):
         prior = default(X, n_components)
     elif not isinstance(prior, NIWPrior):
         raise ValueError(f"expected prior to be an NIWPrior or None, got {type(prior).__name__}")
-    if prior.n_features != X.shape[1]:
-        raise ValueError(
-            f"expected a prior for {X.shape[1]} features, got one for {prior.n_features}"
-        )
+    _check_prior(prior, X.shape[1])
     overrides = {name: value for name, value in overrides.items() if value is not None}
     return replace(prior, **overrides) if overrides else prior
-
 
 # ---------------------------------------------------------------------------------------------
 # Log densities of the prior
@@ -492,57 +355,38 @@ def map_log_prior(params: GMMParams, prior: NIWPrior) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# Shared pieces
+# Shared by MAP-EM and variational Bayes
 # ---------------------------------------------------------------------------------------------
 
 
-def _sufficient_statistics(X, resp):
-    r"""$N_k = \sum_n r_{nk}$, $\bar{\mathbf x}_k$ and the scatter
-    $N_k \mathbf S_k = \sum_n r_{nk}(\mathbf x_n - \bar{\mathbf x}_k)
-    (\mathbf x_n - \bar{\mathbf x}_k)^\top$
-    (Bishop eqs 10.51–10.53), safe for empty components ($N_k = 0$ gives zero scatter)."""
-    nk = resp.sum(axis=0)
-    sums = resp.T @ X
-    xbar = sums / np.maximum(nk, _TINY)[:, None]
-    scatter = np.empty((resp.shape[1], X.shape[1], X.shape[1]))
-    for k in range(resp.shape[1]):
-        diff = X - xbar[k]
-        scatter[k] = (resp[:, k, None] * diff).T @ diff
-    return nk, xbar, scatter
+def _check_prior(prior, n_features):
+    """Raise ValueError unless ``prior`` is an NIWPrior for ``n_features`` features."""
+    if not isinstance(prior, NIWPrior):
+        raise ValueError(f"expected prior to be an NIWPrior, got {type(prior).__name__}")
+    if prior.n_features != n_features:
+        raise ValueError(
+            f"expected a prior for {n_features} features, got one for {prior.n_features}"
+        )
+    return prior
 
 
-def _weighted_e_step(X, params):
-    """The ordinary E-step (zero weights allowed): (resp (N, K), total log-likelihood)."""
-    log_resp, log_norm = _e_step(X, params)
-    return np.exp(log_resp), float(log_norm.sum())
+def _prepare_fit(X, n_components, prior, default, overrides, init, random_state, initial_params,
+                 max_iter, tol):
+    """Validate a Bayesian fit's arguments; returns (X, prior, start, init name, max_iter, tol).
 
-
-def _start(X, n_components, init, random_state, initial_params):
-    if initial_params is not None:
-        check_params(initial_params, X.shape[1])
-        if initial_params.n_components != n_components:
-            raise ValueError(
-                f"expected initial_params with {n_components} components, "
-                f"got {initial_params.n_components}"
-            )
-        return initial_params, "given"
-    init = check_init(init)
-    rng = check_random_state(random_state)
-    return init_params(X, n_components, method=init, random_state=rng), init
-
-
-def _responsibilities_at(result, X, t):
-    return e_step(X, result.history[check_iteration(t, len(result.history) - 1)])[0]
-
-
-def _check_fit_args(max_iter, tol):
-    check_positive_int(max_iter, "max_iter", 0)
-    check_nonnegative_float(tol, "tol")
-
-
-def _monotone_slack(previous):
-    """Round-off allowed in a 'never decreases' check."""
-    return 1e-9 * max(1.0, abs(previous))
+    ``overrides`` are the fit's (weight_concentration, mean_precision, degrees_of_freedom),
+    None where the prior's value stays. The start is ``initial_params`` or ``init`` run as
+    in :func:`gmm_helpers.fit_em`.
+    """
+    X = check_array(X)
+    n_components = check_n_components(n_components, X.shape[0])
+    max_iter, tol = check_loop_args(max_iter, tol)
+    names = ("weight_concentration", "mean_precision", "degrees_of_freedom")
+    prior = _resolve_prior(X, n_components, prior, default, dict(zip(names, overrides)))
+    init_name = em._check_start(initial_params, init, X.shape[1], n_components)
+    rng = None if initial_params is not None else check_random_state(random_state)
+    start = em._start(X, n_components, init, rng, "full", 1e-6, initial_params)
+    return X, prior, start, init_name, max_iter, tol
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,71 +394,33 @@ def _monotone_slack(previous):
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class MAPEMResult:
-    r"""History of a MAP-EM run; mirrors ``gh.EMResult`` so the same plots and slider work.
+@dataclass(repr=False, kw_only=True)
+class MAPEMResult(EMResult):
+    r"""Result of :func:`fit_map_em`: an :class:`gmm_helpers.EMResult` with the prior.
+
+    ``log_likelihoods`` are $\ln p(X \mid \theta_t)$ of every ``history[t]``,
+    ``responsibilities`` and :meth:`responsibilities_at` the plain E-step (MAP-EM
+    changes only the M-step), ``covariance_type`` is always ``"full"`` and there is
+    one run (``best_run = 0``).
 
     Attributes
     ----------
-    params : GMMParams
-        The MAP estimate (final parameters).
-    history : list of GMMParams
-        ``history[0]`` the start, ``history[t]`` after ``t`` iterations; ``len = n_iter + 1``.
-    log_likelihoods : ndarray of shape (n_iter + 1,)
-        $\ln p(X \mid \theta_t)$ of every ``history[t]``.
     log_priors : ndarray of shape (n_iter + 1,)
         $\ln p(\theta_t)$ (see :func:`map_log_prior`).
+    prior : NIWPrior
     objective : ndarray of shape (n_iter + 1,)
         $\ln p(X \mid \theta_t) + \ln p(\theta_t)$: never decreases from ``t = 0`` on.
-    responsibilities : ndarray of shape (n_samples, n_components)
-        Responsibilities under the final parameters.
-    converged : bool
-    n_iter : int
-    prior : NIWPrior
-    init : str
-    covariance_type : str
-        Always ``"full"``.
-    n_samples : int
-    run_log_likelihoods, run_n_iter : ndarray of shape (1,)
-        Single-run versions of the ``gh.EMResult`` fields (MAP-EM does one run).
-    best_run : int
-        Always 0.
     """
 
-    #: what ``objective`` holds (plots label and check this, not the log-likelihood)
     objective_name = "log-likelihood + log-prior"
 
-    params: GMMParams
-    history: list
-    log_likelihoods: np.ndarray
-    log_priors: np.ndarray
-    objective: np.ndarray
-    responsibilities: np.ndarray
-    converged: bool
-    n_iter: int
-    prior: NIWPrior
-    init: str
-    covariance_type: str
-    n_samples: int
-    run_log_likelihoods: np.ndarray
-    run_n_iter: np.ndarray
-    best_run: int = 0
+    log_priors: np.ndarray = field(default_factory=lambda: np.empty(0))
+    prior: NIWPrior | None = None
 
     @property
-    def mean_log_likelihoods(self) -> np.ndarray:
-        """Per-sample log-likelihoods, as ``gh.EMResult.mean_log_likelihoods``."""
-        return self.log_likelihoods / self.n_samples
-
-    def responsibilities_at(self, X, t):
-        """Responsibilities (n_samples, n_components) of ``X`` under ``history[t]``."""
-        return _responsibilities_at(self, X, t)
-
-    def __repr__(self):
-        return (
-            f"MAPEMResult(n_components={self.params.n_components}, init={self.init!r}, "
-            f"n_iter={self.n_iter}, converged={self.converged}, "
-            f"objective={self.objective[-1]:.4f}, log_likelihood={self.log_likelihoods[-1]:.4f})"
-        )
+    def objective(self) -> np.ndarray:
+        r"""$\ln p(X \mid \theta_t) + \ln p(\theta_t)$, what MAP-EM never decreases."""
+        return self.log_likelihoods + self.log_priors
 
 
 def map_m_step(X, resp, prior: NIWPrior) -> GMMParams:
@@ -647,20 +453,8 @@ def map_m_step(X, resp, prior: NIWPrior) -> GMMParams:
     GMMParams
     """
     X = check_array(X)
-    resp = np.asarray(resp, dtype=float)
-    if resp.ndim != 2 or resp.shape[0] != X.shape[0] or resp.shape[1] < 1:
-        raise ValueError(
-            f"expected resp of shape ({X.shape[0]}, n_components), got shape {resp.shape}"
-        )
-    if not np.all(np.isfinite(resp)) or np.any(resp < 0):
-        raise ValueError("expected finite, non-negative resp, got NaN/inf/negative")
-    if not isinstance(prior, NIWPrior):
-        raise ValueError(f"expected prior to be an NIWPrior, got {type(prior).__name__}")
-    if prior.n_features != X.shape[1]:
-        raise ValueError(
-            f"expected a prior for {X.shape[1]} features, got one for {prior.n_features}"
-        )
-    return _map_m_step(X, resp, prior)
+    resp = check_responsibilities(resp, X.shape[0], "resp")
+    return _map_m_step(X, resp, _check_prior(prior, X.shape[1]))
 
 
 def _map_m_step(X, resp, prior):
@@ -727,20 +521,10 @@ def fit_map_em(
     -------
     MAPEMResult
     """
-    X = check_array(X)
-    n_samples = X.shape[0]
-    n_components = check_n_components(n_components, n_samples)
-    _check_fit_args(max_iter, tol)
-    prior = _resolve_prior(
-        X,
-        n_components,
-        prior,
-        default_map_prior,
-        {
-            "weight_concentration": weight_concentration,
-            "mean_precision": mean_precision,
-            "degrees_of_freedom": degrees_of_freedom,
-        },
+    X, prior, start, init_name, max_iter, tol = _prepare_fit(
+        X, n_components, prior, default_map_prior,
+        (weight_concentration, mean_precision, degrees_of_freedom),
+        init, random_state, initial_params, max_iter, tol,
     )
     if prior.weight_concentration < 1.0:
         raise ValueError(
@@ -748,494 +532,22 @@ def fit_map_em(
             f"unbounded on the simplex edge below 1; use fit_variational), "
             f"got {prior.weight_concentration!r}"
         )
-    params, init_name = _start(X, n_components, init, random_state, initial_params)
+    log_likelihoods, log_priors = [], []
 
-    history = [params]
-    resp, ll = _weighted_e_step(X, params)
-    log_likelihoods = [ll]
-    log_priors = [map_log_prior(params, prior)]
-    objective = [ll + log_priors[0]]
-    converged = False
-    for _ in range(max_iter):
-        params = _map_m_step(X, resp, prior)
-        resp, ll = _weighted_e_step(X, params)
-        log_prior = map_log_prior(params, prior)
-        history.append(params)
+    def e_side(params):  # the plain E-step, and the log-prior the objective adds
+        resp, ll = _e_step_resp(X, params)
         log_likelihoods.append(ll)
-        log_priors.append(log_prior)
-        objective.append(ll + log_prior)
-        change = objective[-1] - objective[-2]
-        if check_monotone and change < -_monotone_slack(objective[-2]):
-            raise RuntimeError(
-                f"MAP objective decreased by {-change:.3g} at iteration {len(history) - 1}; "
-                "expected a non-decreasing objective"
-            )
-        if abs(change) / n_samples < tol:
-            converged = True
-            break
+        log_priors.append(map_log_prior(params, prior))
+        return ll + log_priors[-1], resp
 
-    n_iter = len(history) - 1
-    return MAPEMResult(
-        params=params,
-        history=history,
-        log_likelihoods=np.array(log_likelihoods),
-        log_priors=np.array(log_priors),
-        objective=np.array(objective),
-        responsibilities=resp,
-        converged=converged,
-        n_iter=n_iter,
-        prior=prior,
-        init=init_name,
-        covariance_type="full",
-        n_samples=n_samples,
-        run_log_likelihoods=np.array([log_likelihoods[-1]]),
-        run_n_iter=np.array([n_iter]),
+    def m_side(resp):
+        return _map_m_step(X, resp, prior)
+
+    history, _, resp, converged = em._em_loop(
+        start, e_side, m_side, X.shape[0], max_iter, tol,
+        monotone="MAP objective" if check_monotone else None,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Variational Bayes
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VariationalPosterior:
-    r"""Variational posterior $q(\boldsymbol\pi)\prod_k q(\boldsymbol\mu_k, \boldsymbol\Lambda_k)$
-    in Bishop's notation (PRML eqs 10.57–10.63):
-
-    $q(\boldsymbol\pi) = \mathrm{Dir}(\boldsymbol\alpha)$ and
-    $q(\boldsymbol\mu_k, \boldsymbol\Lambda_k) = \mathcal N(\boldsymbol\mu_k \mid \mathbf m_k,
-    (\beta_k\boldsymbol\Lambda_k)^{-1})\,\mathcal W(\boldsymbol\Lambda_k \mid \mathbf W_k, \nu_k)$.
-
-    Attributes
-    ----------
-    alpha : ndarray of shape (n_components,)
-    beta : ndarray of shape (n_components,)
-    m : ndarray of shape (n_components, n_features)
-    W : ndarray of shape (n_components, n_features, n_features)
-        Wishart scale matrices $\mathbf W_k$.
-    nu : ndarray of shape (n_components,)
-    W_inv : ndarray of shape (n_components, n_features, n_features)
-        $\mathbf W_k^{-1}$ (eq. 10.62), the matrices the update actually computes.
-    """
-
-    alpha: np.ndarray
-    beta: np.ndarray
-    m: np.ndarray
-    W: np.ndarray
-    nu: np.ndarray
-    W_inv: np.ndarray
-
-    @property
-    def n_components(self) -> int:
-        return self.alpha.shape[0]
-
-    @property
-    def n_features(self) -> int:
-        return self.m.shape[1]
-
-    @property
-    def expected_weights(self) -> np.ndarray:
-        r"""$\mathbb E[\pi_k] = \alpha_k / \sum_j \alpha_j$ (eq. B.17), shape (K,)."""
-        return self.alpha / self.alpha.sum()
-
-    @property
-    def expected_covariances(self) -> np.ndarray:
-        r"""$(\mathbb E[\boldsymbol\Lambda_k])^{-1} = (\nu_k\mathbf W_k)^{-1}$, shape (K, D, D)."""
-        return self.W_inv / self.nu[:, None, None]
-
-    def expected_params(self) -> GMMParams:
-        """The plug-in mixture (E[pi], m_k, (nu_k W_k)^{-1}) as GMMParams, for plotting."""
-        return GMMParams(
-            weights=self.expected_weights, means=self.m, covariances=self.expected_covariances
-        )
-
-
-def variational_m_step(X, resp, prior: NIWPrior) -> VariationalPosterior:
-    r"""Update $q(\boldsymbol\pi)$ and $q(\boldsymbol\mu, \boldsymbol\Lambda)$ given
-    $q(Z)$ (Bishop eqs 10.58, 10.60–10.63):
-
-    .. math::
-
-        \alpha_k = \alpha_0 + N_k, \quad \beta_k = \beta_0 + N_k, \quad
-        \mathbf m_k = \frac{\beta_0\mathbf m_0 + N_k\bar{\mathbf x}_k}{\beta_k}, \quad
-        \nu_k = \nu_0 + N_k,
-
-        \mathbf W_k^{-1} = \mathbf W_0^{-1} + N_k\mathbf S_k
-            + \frac{\beta_0 N_k}{\beta_0 + N_k}(\bar{\mathbf x}_k - \mathbf m_0)
-              (\bar{\mathbf x}_k - \mathbf m_0)^\top.
-
-    An empty component ($N_k = 0$) falls back exactly to the prior, never to NaN.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    resp : ndarray of shape (n_samples, n_components)
-    prior : NIWPrior
-        $\beta_0$ is ``prior.mean_precision`` and $\mathbf W_0^{-1}$ is
-        ``prior.covariance_scale``.
-
-    Returns
-    -------
-    VariationalPosterior
-    """
-    beta0, m0 = prior.mean_precision, prior.mean
-    nk, xbar, scatter = _sufficient_statistics(X, resp)
-    alpha = prior.weight_concentration + nk
-    beta = beta0 + nk
-    m = (beta0 * m0 + nk[:, None] * xbar) / beta[:, None]
-    dev = xbar - m0
-    shrink = beta0 * nk / (beta0 + nk)
-    outer = dev[:, :, None] * dev[:, None, :]
-    W_inv = prior.covariance_scale + scatter + shrink[:, None, None] * outer
-    W_inv = (W_inv + W_inv.transpose(0, 2, 1)) / 2.0
-    W = np.linalg.inv(W_inv)
-    W = (W + W.transpose(0, 2, 1)) / 2.0
-    nu = prior.degrees_of_freedom + nk
-    return VariationalPosterior(alpha=alpha, beta=beta, m=m, W=W, nu=nu, W_inv=W_inv)
-
-
-def _expected_log_weights(alpha):
-    r"""$\mathbb E[\ln\pi_k] = \psi(\alpha_k) - \psi(\hat\alpha)$ (eq. 10.66)."""
-    return digamma(alpha) - digamma(alpha.sum())
-
-
-def _log_det_W(posterior):
-    """ln|W_k| = -ln|W_k^{-1}|, via Cholesky, shape (K,)."""
-    chol = np.linalg.cholesky(posterior.W_inv)
-    return -2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-
-
-def _expected_log_det_precision(posterior):
-    r"""$\mathbb E[\ln|\boldsymbol\Lambda_k|] = \sum_{i=1}^D \psi(\frac{\nu_k + 1 - i}{2})
-    + D\ln 2 + \ln|\mathbf W_k|$ (eq. 10.65), shape (K,)."""
-    n_features = posterior.n_features
-    i = np.arange(1, n_features + 1)
-    psi_sum = digamma((posterior.nu[:, None] + 1.0 - i) / 2.0).sum(axis=1)
-    return psi_sum + n_features * math.log(2.0) + _log_det_W(posterior)
-
-
-def _expected_mahalanobis(X, posterior):
-    r"""$\mathbb E[(\mathbf x_n - \boldsymbol\mu_k)^\top\boldsymbol\Lambda_k(\mathbf x_n -
-    \boldsymbol\mu_k)] = D/\beta_k + \nu_k(\mathbf x_n - \mathbf m_k)^\top\mathbf W_k
-    (\mathbf x_n - \mathbf m_k)$ (eq. 10.64), shape (N, K)."""
-    n_samples, n_features = X.shape
-    chol = np.linalg.cholesky(posterior.W_inv)  # W_k^{-1} = C C^T, so W_k = C^{-T} C^{-1}
-    out = np.empty((n_samples, posterior.n_components))
-    for k in range(posterior.n_components):
-        y = np.linalg.solve(chol[k], (X - posterior.m[k]).T)
-        out[:, k] = n_features / posterior.beta[k] + posterior.nu[k] * np.sum(y * y, axis=0)
-    return out
-
-
-def _log_rho(X, posterior):
-    r"""$\ln\rho_{nk} = \mathbb E[\ln\pi_k] + \frac12\mathbb E[\ln|\boldsymbol\Lambda_k|]
-    - \frac D2\ln 2\pi - \frac12\mathbb E[\ldots]$ (eq. 10.46), shape (N, K)."""
-    return (
-        _expected_log_weights(posterior.alpha)
-        + 0.5 * _expected_log_det_precision(posterior)
-        - 0.5 * X.shape[1] * _LOG_2PI
-        - 0.5 * _expected_mahalanobis(X, posterior)
-    )
-
-
-def variational_e_step(X, posterior: VariationalPosterior) -> np.ndarray:
-    r"""Update $q(Z)$: $r_{nk} = \rho_{nk} / \sum_j \rho_{nj}$
-    (Bishop eqs 10.46–10.49, 10.64–10.67).
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    posterior : VariationalPosterior
-
-    Returns
-    -------
-    resp : ndarray of shape (n_samples, n_components)
-    """
-    log_rho = _log_rho(X, posterior)
-    return np.exp(log_rho - logsumexp(log_rho, axis=1)[:, None])
-
-
-def _log_dirichlet_norm(alpha):
-    r"""$\ln C(\boldsymbol\alpha) = \ln\Gamma(\sum_k\alpha_k) - \sum_k\ln\Gamma(\alpha_k)$
-    (eq. B.23)."""
-    return float(gammaln(alpha.sum()) - gammaln(alpha).sum())
-
-
-def _log_wishart_norm(log_det_W, nu, n_features):
-    r"""$\ln B(\mathbf W, \nu) = -\frac\nu2\ln|\mathbf W| - \frac{\nu D}2\ln 2
-    - \ln\Gamma_D(\frac\nu2)$ (eq. B.79), elementwise."""
-    return (
-        -0.5 * nu * log_det_W
-        - 0.5 * nu * n_features * math.log(2.0)
-        - multivariate_gammaln(nu / 2.0, n_features)
-    )
-
-
-def elbo(X, resp, posterior: VariationalPosterior, prior: NIWPrior) -> float:
-    r"""Evidence lower bound $\mathcal L(q)$ in full (Bishop eqs 10.70–10.77, B.79, B.82).
-
-    .. math::
-
-        \mathcal L = \mathbb E[\ln p(X\mid Z,\boldsymbol\mu,\boldsymbol\Lambda)]
-        + \mathbb E[\ln p(Z\mid\boldsymbol\pi)] + \mathbb E[\ln p(\boldsymbol\pi)]
-        + \mathbb E[\ln p(\boldsymbol\mu,\boldsymbol\Lambda)]
-        - \mathbb E[\ln q(Z)] - \mathbb E[\ln q(\boldsymbol\pi)]
-        - \mathbb E[\ln q(\boldsymbol\mu,\boldsymbol\Lambda)] \le \ln p(X).
-
-    All normalising constants are included, so for $K = 1$ it equals the exact log evidence.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    resp : ndarray of shape (n_samples, n_components)
-        $q(Z)$.
-    posterior : VariationalPosterior
-        $q(\boldsymbol\pi)$ and $q(\boldsymbol\mu, \boldsymbol\Lambda)$.
-    prior : NIWPrior
-
-    Returns
-    -------
-    float
-    """
-    n_features = X.shape[1]
-    n_components = posterior.n_components
-    alpha0, beta0, nu0 = prior.weight_concentration, prior.mean_precision, prior.degrees_of_freedom
-    alpha, beta, m, W, nu = posterior.alpha, posterior.beta, posterior.m, posterior.W, posterior.nu
-    e_log_pi = _expected_log_weights(alpha)
-    e_log_det = _expected_log_det_precision(posterior)
-    log_det_W = _log_det_W(posterior)
-    e_maha = _expected_mahalanobis(X, posterior)
-
-    # (10.71) E[ln p(X | Z, mu, Lambda)], written per point:
-    #         sum_nk r_nk E[ln N(x_n | mu_k, Lambda_k^-1)]
-    e_log_px = 0.5 * np.sum(resp * (e_log_det - n_features * _LOG_2PI - e_maha))
-    # (10.72) E[ln p(Z | pi)]
-    e_log_pz = np.sum(resp * e_log_pi)
-    # (10.73) E[ln p(pi)]
-    e_log_ppi = _log_dirichlet_norm(np.full(n_components, alpha0)) + (alpha0 - 1.0) * e_log_pi.sum()
-    # (10.74) E[ln p(mu, Lambda)]
-    dev = m - prior.mean
-    quad = np.einsum("ki,kij,kj->k", dev, W, dev)
-    trace_term = np.einsum("ij,kji->k", prior.covariance_scale, W)  # Tr(W_0^{-1} W_k)
-    log_det_W0 = -np.linalg.slogdet(prior.covariance_scale)[1]
-    e_log_pmu_lambda = (
-        0.5
-        * np.sum(
-            n_features * math.log(beta0 / (2.0 * math.pi))
-            + e_log_det
-            - n_features * beta0 / beta
-            - beta0 * nu * quad
-        )
-        + n_components * _log_wishart_norm(log_det_W0, nu0, n_features)
-        + 0.5 * (nu0 - n_features - 1.0) * e_log_det.sum()
-        - 0.5 * np.sum(nu * trace_term)
-    )
-    # (10.75) E[ln q(Z)] = sum r ln r, with 0 ln 0 = 0
-    positive = resp > 0
-    e_log_qz = np.sum(resp[positive] * np.log(resp[positive]))
-    # (10.76) E[ln q(pi)]
-    e_log_qpi = np.sum((alpha - 1.0) * e_log_pi) + _log_dirichlet_norm(alpha)
-    # (10.77) E[ln q(mu, Lambda)], with the Wishart entropy H[q(Lambda_k)] of eq. B.82
-    entropy = (
-        -_log_wishart_norm(log_det_W, nu, n_features)
-        - 0.5 * (nu - n_features - 1.0) * e_log_det
-        + 0.5 * nu * n_features
-    )
-    e_log_qmu_lambda = np.sum(
-        0.5 * e_log_det
-        + 0.5 * n_features * np.log(beta / (2.0 * math.pi))
-        - 0.5 * n_features
-        - entropy
-    )
-    return float(
-        e_log_px
-        + e_log_pz
-        + e_log_ppi
-        + e_log_pmu_lambda
-        - e_log_qz
-        - e_log_qpi
-        - e_log_qmu_lambda
-    )
-
-
-@dataclass
-class VariationalResult:
-    r"""History of a variational-Bayes run; mirrors ``gh.EMResult`` for plotting.
-
-    Attributes
-    ----------
-    params : GMMParams
-        Plug-in (expected) parameters of the final posterior: weights $\mathbb E[\pi_k]$,
-        means $\mathbf m_k$, covariances $(\nu_k\mathbf W_k)^{-1}$.
-    history : list of GMMParams
-        Expected parameters after every iteration; ``history[0]`` is the posterior built from the
-        initial responsibilities. ``len = n_iter + 1``.
-    elbo : ndarray of shape (n_iter + 1,)
-        The evidence lower bound of every ``history[t]``: never decreases.
-    log_likelihoods : ndarray of shape (n_iter + 1,)
-        $\ln p(X \mid \text{history}[t])$ of the plug-in mixture (it *may* decrease).
-    responsibilities : ndarray of shape (n_samples, n_components)
-        Final variational responsibilities $r_{nk}$ (eq. 10.49).
-    converged : bool
-    n_iter : int
-    posterior : VariationalPosterior
-        Final $(\alpha_k, \beta_k, \mathbf m_k, \mathbf W_k, \nu_k)$.
-    prior : NIWPrior
-    init, covariance_type, n_samples, run_log_likelihoods, run_n_iter, best_run
-        As in ``gh.EMResult`` (one run).
-    """
-
-    #: what ``objective`` holds (plots label and check this, not the log-likelihood)
-    objective_name = "ELBO"
-
-    params: GMMParams
-    history: list
-    elbo: np.ndarray
-    log_likelihoods: np.ndarray
-    responsibilities: np.ndarray
-    converged: bool
-    n_iter: int
-    posterior: VariationalPosterior
-    prior: NIWPrior
-    init: str
-    covariance_type: str
-    n_samples: int
-    run_log_likelihoods: np.ndarray
-    run_n_iter: np.ndarray
-    best_run: int = 0
-
-    @property
-    def objective(self) -> np.ndarray:
-        """Alias of :attr:`elbo`, the quantity the iterations increase."""
-        return self.elbo
-
-    @property
-    def expected_counts(self) -> np.ndarray:
-        r"""$N_k = \alpha_k - \alpha_0$: the expected number of points in each component."""
-        return self.posterior.alpha - self.prior.weight_concentration
-
-    def effective_n_components(self, threshold=0.01) -> int:
-        r"""Number of components whose expected weight $\mathbb E[\pi_k]$ exceeds ``threshold``."""
-        return int(np.sum(self.posterior.expected_weights > threshold))
-
-    @property
-    def mean_log_likelihoods(self) -> np.ndarray:
-        """Per-sample log-likelihoods of the plug-in mixtures."""
-        return self.log_likelihoods / self.n_samples
-
-    def responsibilities_at(self, X, t):
-        """Responsibilities (n_samples, n_components) of ``X`` under the plug-in ``history[t]``
-        (an ordinary E-step, as for ``gh.EMResult``; :attr:`responsibilities` holds the
-        variational $r_{nk}$ of the final posterior)."""
-        return _responsibilities_at(self, X, t)
-
-    def __repr__(self):
-        return (
-            f"VariationalResult(n_components={self.params.n_components}, "
-            f"effective_n_components={self.effective_n_components()}, init={self.init!r}, "
-            f"n_iter={self.n_iter}, converged={self.converged}, elbo={self.elbo[-1]:.4f})"
-        )
-
-
-def fit_variational(
-    X,
-    n_components,
-    *,
-    prior=None,
-    weight_concentration=None,
-    mean_precision=None,
-    degrees_of_freedom=None,
-    init="kmeans++",
-    max_iter=500,
-    tol=1e-6,
-    random_state=None,
-    initial_params=None,
-    check_monotone=True,
-) -> VariationalResult:
-    r"""Variational Bayes for a Gaussian mixture (Bishop, PRML §10.2).
-
-    The start ``gh.init_params`` (or ``initial_params``) gives responsibilities by a plain E-step;
-    then every iteration alternates :func:`variational_m_step` (update $q(\boldsymbol\pi)$,
-    $q(\boldsymbol\mu,\boldsymbol\Lambda)$) and :func:`variational_e_step` (update $q(Z)$).
-    :func:`elbo` is recorded after each update of $q(\boldsymbol\pi, \boldsymbol\mu,
-    \boldsymbol\Lambda)$ and never decreases.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-    n_components : int
-        Upper bound $K$; surplus components end up with expected weight near 0.
-    prior : NIWPrior, optional
-        Defaults to :func:`default_variational_prior` (scikit-learn's defaults, $\alpha_0 = 1/K$).
-    weight_concentration, mean_precision, degrees_of_freedom : float, optional
-        Override single fields of ``prior`` ($\alpha_0$, $\beta_0$, $\nu_0$).
-    init : {"kmeans++", "kmeans", "random", "random_from_data"}
-    max_iter : int
-    tol : float
-        Stop when the ELBO per sample changes by less than ``tol``.
-    random_state : None, int or numpy.random.Generator
-    initial_params : GMMParams, optional
-    check_monotone : bool
-        Raise ``RuntimeError`` if the ELBO ever decreases beyond round-off (a bug check).
-
-    Returns
-    -------
-    VariationalResult
-    """
-    X = check_array(X)
-    n_samples = X.shape[0]
-    n_components = check_n_components(n_components, n_samples)
-    _check_fit_args(max_iter, tol)
-    prior = _resolve_prior(
-        X,
-        n_components,
-        prior,
-        default_variational_prior,
-        {
-            "weight_concentration": weight_concentration,
-            "mean_precision": mean_precision,
-            "degrees_of_freedom": degrees_of_freedom,
-        },
-    )
-    start, init_name = _start(X, n_components, init, random_state, initial_params)
-    resp = _weighted_e_step(X, start)[0]
-
-    posterior = variational_m_step(X, resp, prior)
-    bounds = [elbo(X, resp, posterior, prior)]
-    history = [posterior.expected_params()]
-    converged = False
-    for _ in range(max_iter):
-        resp = variational_e_step(X, posterior)
-        posterior = variational_m_step(X, resp, prior)
-        bounds.append(elbo(X, resp, posterior, prior))
-        history.append(posterior.expected_params())
-        change = bounds[-1] - bounds[-2]
-        if check_monotone and change < -_monotone_slack(bounds[-2]):
-            raise RuntimeError(
-                f"ELBO decreased by {-change:.3g} at iteration {len(history) - 1}; "
-                "expected a non-decreasing lower bound"
-            )
-        if abs(change) / n_samples < tol:
-            converged = True
-            break
-    resp = variational_e_step(X, posterior)
-
-    log_likelihoods = np.array([log_likelihood(X, p) for p in history])
-    n_iter = len(history) - 1
-    return VariationalResult(
-        params=history[-1],
-        history=history,
-        elbo=np.array(bounds),
-        log_likelihoods=log_likelihoods,
-        responsibilities=resp,
-        converged=converged,
-        n_iter=n_iter,
-        posterior=posterior,
-        prior=prior,
-        init=init_name,
-        covariance_type="full",
-        n_samples=n_samples,
-        run_log_likelihoods=log_likelihoods[-1:].copy(),
-        run_n_iter=np.array([n_iter]),
+    return MAPEMResult._from_run(
+        history, np.array(log_likelihoods), resp, converged, init_name, "full", X.shape[0],
+        log_priors=np.array(log_priors), prior=prior,
     )

@@ -7,7 +7,12 @@ from importlib import resources
 
 import numpy as np
 
-from ._validation import check_array, check_positive_int, check_random_state
+from ._validation import (
+    check_array,
+    check_nonnegative_float,
+    check_positive_int,
+    check_random_state,
+)
 from .params import GMMParams
 
 OLD_FAITHFUL_COLUMNS = ("eruptions", "waiting")
@@ -98,6 +103,69 @@ def _check_finite_sample(X, what):
             f"expected {what} small enough that every sample is finite (below 1.8e308), "
             f"got {int(np.size(X) - np.count_nonzero(np.isfinite(X)))} inf value(s)"
         )
+
+
+def make_moons(n_samples=100, *, shuffle=True, noise=None, random_state=None):
+    r"""Two interleaving half circles, with the meaning of scikit-learn's ``make_moons``.
+
+    The outer moon is the upper unit half circle, $x = (\cos t, \sin t)$, the
+    inner one the lower half circle $x = (1 - \cos t,\ \tfrac12 - \sin t)$, each with
+    $t$ evenly spaced on $[0, \pi]$; then Gaussian noise of standard deviation
+    ``noise`` is added to every coordinate. No Gaussian mixture with a few
+    components describes this shape, which is what makes it a test of a mixture
+    used as a flexible density (notebook 08).
+
+    Parameters
+    ----------
+    n_samples : int or (int, int)
+        Total number of points (the outer moon gets ``n_samples // 2``), or the
+        number of points in the outer and in the inner moon.
+    shuffle : bool
+        Shuffle the points (and labels); otherwise the outer moon comes first.
+    noise : None or float
+        Standard deviation of the Gaussian noise added to each coordinate
+        (``None``: no noise, the points lie on the two half circles).
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+    labels : ndarray of shape (n_samples,)
+        0 for the outer moon, 1 for the inner one.
+    """
+    if isinstance(n_samples, (tuple, list)) and len(n_samples) == 2:
+        n_out = check_positive_int(n_samples[0], "n_samples[0]", 0)
+        n_in = check_positive_int(n_samples[1], "n_samples[1]", 0)
+        if n_out + n_in < 1:
+            raise ValueError(f"expected at least one point in total, got n_samples={n_samples!r}")
+    elif isinstance(n_samples, (tuple, list)):
+        raise ValueError(
+            f"expected n_samples to be an int or a pair (n_outer, n_inner), got {n_samples!r}"
+        )
+    else:
+        total = check_positive_int(n_samples, "n_samples")
+        n_out = total // 2
+        n_in = total - n_out
+    if noise is not None:
+        noise = check_nonnegative_float(noise, "noise")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"expected shuffle to be True or False, got {shuffle!r}")
+    rng = check_random_state(random_state)
+    t_out = np.linspace(0.0, np.pi, n_out)
+    t_in = np.linspace(0.0, np.pi, n_in)
+    X = np.concatenate(
+        [np.column_stack([np.cos(t_out), np.sin(t_out)]),
+         np.column_stack([1.0 - np.cos(t_in), 0.5 - np.sin(t_in)])]
+    )
+    labels = np.repeat([0, 1], [n_out, n_in])
+    if shuffle:
+        order = rng.permutation(len(X))
+        X, labels = X[order], labels[order]
+    if noise is not None:
+        X += rng.normal(scale=noise, size=X.shape)
+        if not np.all(np.isfinite(X)):
+            raise ValueError(f"expected a noise level that keeps the points finite, got {noise}")
+    return X, labels
 
 
 def sample_gmm(params, n_samples, random_state=None):

@@ -39,21 +39,20 @@ import operator
 
 import numpy as np
 
+from . import em
 from ._validation import (
     as_real_array,
     check_covariance_type,
-    check_init,
-    check_iteration,
+    check_loop_args,
     check_n_components,
     check_nonnegative_float,
     check_params,
     check_positive_int,
     check_random_state,
 )
-from .em import EMResult
-from .init import _init_params
+from .em import EMResult, _check_start, _start
 from .params import GMMParams
-from .suffstats import SufficientStatistics, compute_statistics, params_from_statistics
+from .suffstats import SufficientStatistics, _statistics_sides, compute_statistics
 
 __all__ = ["DaskEMResult", "dask_statistics", "fit_em_dask", "responsibilities_dask"]
 
@@ -79,7 +78,7 @@ class DaskEMResult(EMResult):
         """
         if not _is_dask_array(X):
             return super().responsibilities_at(X, t)
-        return responsibilities_dask(X, self.history[check_iteration(t, len(self.history) - 1)])
+        return responsibilities_dask(X, self.history[self._iteration(t)])
 
 
 # --------------------------------------------------------------------------- #
@@ -362,39 +361,28 @@ def fit_em_dask(
     n, d = X.shape
     n_components = check_n_components(n_components, n)
     check_covariance_type(covariance_type)
-    max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
-    tol = check_nonnegative_float(tol, "tol")
+    max_iter, tol = check_loop_args(max_iter, tol)
     reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
     init_sample_size = check_positive_int(init_sample_size, "init_sample_size")
     split_every = check_positive_int(split_every, "split_every", minimum=2)
     if chunk_size is not None:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
-    if initial_params is not None:
-        check_params(initial_params, d)
-        if initial_params.n_components != n_components:
-            raise ValueError(
-                f"expected initial_params with n_components={n_components}, "
-                f"got {initial_params.n_components}"
-            )
-        init_name = "given"
-    else:
-        init_name = check_init(init)
+    init_name = _check_start(initial_params, init, d, n_components)
     rng = check_random_state(random_state)
 
     if persist:
         X = X.persist(scheduler=scheduler) if scheduler is not None else X.persist()
     shift = _data_summary(dask, da, X, scheduler)  # one pass: the common centre
 
-    if initial_params is not None:
-        start = initial_params.replace(covariance_type=covariance_type)
-    else:
+    sample = None
+    if initial_params is None:
         if n <= init_sample_size:
             sample = X
         else:
             rows = np.sort(rng.choice(n, size=init_sample_size, replace=False))
             sample = X[rows]
         sample = np.asarray(_compute(dask, sample, scheduler=scheduler)[0], dtype=np.float64)
-        start = _init_params(sample, n_components, init, rng, covariance_type, reg_covar)
+    start = _start(sample, n_components, init, rng, covariance_type, reg_covar, initial_params)
 
     blocks = list(X.to_delayed().ravel())  # graph built once, reused every iteration
 
@@ -402,30 +390,9 @@ def fit_em_dask(
         graph = _statistics_graph(dask, blocks, params, shift, chunk_size, split_every)
         return _compute(dask, graph, scheduler=scheduler)[0]
 
-    params = start
-    stats = statistics(params)
-    history, lls = [params], [stats.log_likelihood]
-    converged = False
-    for _ in range(max_iter):
-        params = params_from_statistics(stats, covariance_type, reg_covar)
-        stats = statistics(params)  # scores history[t] and prepares history[t + 1]
-        history.append(params)
-        lls.append(stats.log_likelihood)
-        if abs(lls[-1] - lls[-2]) / n < tol:
-            converged = True
-            break
-    lls = np.array(lls)
-    return DaskEMResult(
-        params=history[-1],
-        history=history,
-        log_likelihoods=lls,
-        responsibilities=responsibilities_dask(X, history[-1], chunk_size=chunk_size),
-        converged=converged,
-        n_iter=len(history) - 1,
-        init=init_name,
-        covariance_type=covariance_type,
-        n_samples=int(n),
-        run_log_likelihoods=lls[-1:].copy(),
-        run_n_iter=np.array([len(history) - 1]),
-        best_run=0,
+    e_side, m_side = _statistics_sides(statistics, covariance_type, reg_covar)
+    history, lls, _, converged = em._em_loop(start, e_side, m_side, n, max_iter, tol)
+    return DaskEMResult._from_run(
+        history, lls, responsibilities_dask(X, history[-1], chunk_size=chunk_size), converged,
+        init_name, covariance_type, n,
     )

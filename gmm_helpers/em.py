@@ -1,4 +1,22 @@
-r"""The EM driver: alternate E- and M-steps and record the whole history.
+r"""The EM loop: the one loop every fit runs, and the result it returns.
+
+:func:`_em_loop` is the only EM loop of the package. Every fit supplies its E-side
+(score the current state and compute what the update needs) and its M-side (the
+update); the loop keeps the history, checks convergence and, where asked, that
+the objective never decreases:
+
+=====================  ======================================  ============================
+fit                    E-side                                  M-side
+=====================  ======================================  ============================
+``fit_em`` reference   :func:`e_step` (responsibilities)       :func:`m_step`
+``fit_em`` default     chunked statistics (``suffstats``)      ``params_from_statistics``
+``fit_em_dask``        statistics mapped over dask blocks      ``params_from_statistics``
+``fit_map_em``         :func:`e_step` + log-prior              ``map_m_step``
+``fit_variational``    ELBO + ``variational_e_step``           ``variational_m_step``
+=====================  ======================================  ============================
+
+:class:`EMResult` is the base of every result (``MAPEMResult``,
+``VariationalResult`` and ``DaskEMResult`` add only their own fields).
 
 When the log-likelihood cannot decrease: with ``reg_covar=0`` every M-step
 maximises the expected complete-data log-likelihood $Q(\theta\mid\theta^{(t)})$ exactly,
@@ -16,6 +34,7 @@ data, or lower ``reg_covar``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -24,28 +43,29 @@ from ._validation import (
     check_covariance_type,
     check_data_scale,
     check_init,
+    check_initial_params,
     check_iteration,
+    check_loop_args,
     check_n_components,
     check_nonnegative_float,
-    check_params,
     check_positive_int,
     check_random_state,
 )
-from .estep import _e_step, e_step
+from .estep import _e_step_resp, e_step
 from .init import _init_params
 from .mstep import _m_step
 from .params import GMMParams
-from .suffstats import _em_run, _responsibilities
+from .suffstats import _responsibilities, _suffstats_sides
 
 # EM engines (issue 8): "suffstats" runs the same iterations from chunked sufficient
 # statistics (gmm_helpers/suffstats.py, notebook 09: 20-29x faster at N=1e6, memory independent of
-# N); "reference" is the readable loop over e_step/m_step below that the notebooks teach.
+# N); "reference" is the readable E-step/M-step pair that the notebooks teach.
 ENGINES = ("suffstats", "reference")
 
 
-@dataclass
+@dataclass(repr=False)
 class EMResult:
-    """Everything one call of :func:`fit_em` produced.
+    """Everything one EM fit produced (the base of every result of the package).
 
     Attributes
     ----------
@@ -57,7 +77,9 @@ class EMResult:
     log_likelihoods : ndarray of shape (n_iter + 1,)
         ``log_likelihoods[t]`` is the total log-likelihood of ``history[t]``.
     responsibilities : ndarray of shape (n_samples, n_components)
-        Responsibilities under the final parameters.
+        Responsibilities of the fit's own E-step under the final parameters: the
+        plain E-step (:func:`e_step`) for maximum-likelihood and MAP fits, the
+        variational $r_{nk}$ for ``fit_variational``.
     converged : bool
     n_iter : int
         EM iterations (E-step + M-step) run by the best run.
@@ -71,10 +93,18 @@ class EMResult:
         Iterations each restart needed.
     best_run : int
         Index of the restart that was kept.
+    objective : ndarray of shape (n_iter + 1,)
+        The quantity the iterations never decrease, named by ``objective_name``:
+        the log-likelihood here (non-decreasing only with ``reg_covar=0``), the
+        log-likelihood + log-prior for MAP-EM, the
+        ELBO for variational Bayes (plots and the slider show this one).
     reg_covar : float or None
         The ``reg_covar`` of the fit (None if unknown); > 0 means the log-likelihood
         may decrease (see the module docstring).
     """
+
+    #: what :attr:`objective` holds (plots label their axis with it)
+    objective_name: ClassVar[str] = "log-likelihood"
 
     params: GMMParams
     history: list
@@ -90,13 +120,52 @@ class EMResult:
     best_run: int = 0
     reg_covar: float | None = None
 
+    @classmethod
+    def _from_run(
+        cls, history, log_likelihoods, responsibilities, converged, init, covariance_type,
+        n_samples, run_log_likelihoods=None, run_n_iter=None, best_run=0, **own_fields,
+    ):
+        """The result of a kept run (one run unless ``run_*`` are given)."""
+        n_iter = len(history) - 1
+        if run_log_likelihoods is None:
+            run_log_likelihoods = log_likelihoods[-1:].copy()
+            run_n_iter = np.array([n_iter])
+        return cls(
+            params=history[-1],
+            history=history,
+            log_likelihoods=log_likelihoods,
+            responsibilities=responsibilities,
+            converged=converged,
+            n_iter=n_iter,
+            init=init,
+            covariance_type=covariance_type,
+            n_samples=int(n_samples),
+            run_log_likelihoods=run_log_likelihoods,
+            run_n_iter=run_n_iter,
+            best_run=best_run,
+            **own_fields,
+        )
+
+    @property
+    def objective(self) -> np.ndarray:
+        """The total log-likelihoods: what maximum-likelihood EM with ``reg_covar=0``
+        never decreases (with ``reg_covar > 0`` it can, see the module docstring)."""
+        return self.log_likelihoods
+
     @property
     def mean_log_likelihoods(self) -> np.ndarray:
         """Per-sample log-likelihoods (what scikit-learn reports and ``tol`` is compared to)."""
         return self.log_likelihoods / self.n_samples
 
+    def _iteration(self, t):
+        """``t`` checked as an index into ``history`` (negative from the end)."""
+        return check_iteration(t, len(self.history) - 1)
+
     def responsibilities_at(self, X, t):
-        """Responsibilities of the parameters ``history[t]``, recomputed on demand.
+        """Responsibilities of the fit's own E-step at ``history[t]``, recomputed on demand.
+
+        For maximum-likelihood and MAP fits the plain E-step of ``history[t]``, so
+        ``responsibilities_at(X, -1)`` equals :attr:`responsibilities`.
 
         Parameters
         ----------
@@ -105,15 +174,121 @@ class EMResult:
         t : int
             Iteration, ``0 <= t <= n_iter`` (negative indices count from the end).
         """
-        return e_step(X, self.history[check_iteration(t, len(self.history) - 1)])[0]
+        return e_step(X, self.history[self._iteration(t)])[0]
+
+    def _repr_fields(self):
+        return (
+            f"covariance_type={self.covariance_type!r}, init={self.init!r}, "
+            f"n_iter={self.n_iter}, converged={self.converged}"
+        )
 
     def __repr__(self):
+        objective = ""
+        if self.objective_name != "log-likelihood":
+            objective = f"objective={self.objective[-1]:.4f}, "
         return (
             f"{type(self).__name__}(n_components={self.params.n_components}, "
-            f"covariance_type={self.covariance_type!r}, init={self.init!r}, "
-            f"n_iter={self.n_iter}, converged={self.converged}, "
-            f"log_likelihood={self.log_likelihoods[-1]:.4f})"
+            f"{self._repr_fields()}, {objective}log_likelihood={self.log_likelihoods[-1]:.4f})"
         )
+
+
+def _monotone_slack(previous):
+    """Round-off allowed in a 'never decreases' check."""
+    return 1e-9 * max(1.0, abs(previous))
+
+
+def _em_loop(start, e_side, m_side, n_samples, max_iter, tol, *, keep=None, monotone=None):
+    r"""The EM loop: alternate the E-side and the M-side from ``start``.
+
+    Pass $t$ of ``e_side`` over state $\theta_t$ returns its objective $\ell_t$ and
+    what ``m_side`` needs to build $\theta_{t+1}$. EM stops when
+    $|\ell_t - \ell_{t-1}| / N <$ ``tol`` (``converged``) or after ``max_iter``
+    updates.
+
+    Parameters
+    ----------
+    start : object
+        The state $\theta_0$ (a GMMParams, or what the fit iterates on).
+    e_side : callable
+        ``e_side(state) -> (objective, e_out)``.
+    m_side : callable
+        ``m_side(e_out) -> next state``.
+    n_samples : int
+        $N$, which turns the change of the objective into a per-sample change.
+    max_iter : int
+    tol : float
+    keep : callable, optional
+        ``keep(state)`` is what the history stores (default the state itself).
+    monotone : str, optional
+        The objective's name: raise ``RuntimeError`` if it ever decreases beyond
+        round-off (a bug check for the fits whose theory says it cannot).
+
+    Returns
+    -------
+    history : list
+        ``keep(state)`` of every state, ``len(history) == n_iter + 1``.
+    objectives : ndarray of shape (n_iter + 1,)
+    e_out : object
+        The last E-side output (for the final responsibilities).
+    converged : bool
+    """
+    if keep is None:
+        keep = _identity
+    objective, e_out = e_side(start)
+    history, objectives = [keep(start)], [objective]
+    converged = False
+    for _ in range(max_iter):
+        state = m_side(e_out)
+        objective, e_out = e_side(state)  # scores history[t] and prepares history[t + 1]
+        history.append(keep(state))
+        objectives.append(objective)
+        change = objectives[-1] - objectives[-2]
+        if monotone is not None and change < -_monotone_slack(objectives[-2]):
+            raise RuntimeError(
+                f"{monotone} decreased by {-change:.3g} at iteration {len(history) - 1}; "
+                f"expected a non-decreasing {monotone}"
+            )
+        if abs(change) / n_samples < tol:
+            converged = True
+            break
+    return history, np.array(objectives), e_out, converged
+
+
+def _identity(state):
+    return state
+
+
+def _is_better(candidate_ll, best_ll, n_samples):
+    """Whether a restart that ended at ``candidate_ll`` replaces the best so far."""
+    return best_ll is None or candidate_ll > best_ll
+
+
+def _reference_sides(X, covariance_type, reg_covar):
+    """E-side and M-side of the reference engine: :func:`e_step` and :func:`m_step`."""
+
+    def e_side(params):
+        resp, ll = _e_step_resp(X, params)
+        return ll, resp
+
+    def m_side(resp):
+        return _m_step(X, resp, covariance_type, reg_covar)
+
+    return e_side, m_side
+
+
+def _start(X, n_components, init, rng, covariance_type, reg_covar, initial_params=None):
+    """``initial_params`` (as ``covariance_type``) or a fresh start from ``init``."""
+    if initial_params is not None:
+        return initial_params.replace(covariance_type=covariance_type)
+    return _init_params(X, n_components, init, rng, covariance_type, reg_covar)
+
+
+def _check_start(initial_params, init, n_features, n_components):
+    """Validate ``initial_params`` (or ``init``); returns the init name the result records."""
+    if initial_params is not None:
+        check_initial_params(initial_params, n_features, n_components)
+        return "given"
+    return check_init(init)
 
 
 def _run_em(X, params, covariance_type, max_iter, tol, reg_covar, engine="reference"):
@@ -123,25 +298,11 @@ def _run_em(X, params, covariance_type, max_iter, tol, reg_covar, engine="refere
     responsibilities once, for the run it keeps.
     """
     if engine == "suffstats":
-        # Same semantics as the loop below (tests/test_suffstats.py checks the
-        # log-likelihood trajectory to 1e-10), one fused chunked pass per iteration.
-        # (fit_em has validated everything, so the unchecked variant is used)
-        history, lls, converged, _ = _em_run(X, params, max_iter, tol, covariance_type, reg_covar)
-        return history, lls, None, converged
-    n = X.shape[0]
-    log_resp, log_norm = _e_step(X, params)
-    history = [params]
-    lls = [float(np.sum(log_norm))]
-    converged = False
-    for _ in range(max_iter):
-        params = _m_step(X, np.exp(log_resp), covariance_type, reg_covar)
-        log_resp, log_norm = _e_step(X, params)
-        history.append(params)
-        lls.append(float(np.sum(log_norm)))
-        if abs(lls[-1] - lls[-2]) / n < tol:
-            converged = True
-            break
-    return history, np.array(lls), np.exp(log_resp), converged
+        e_side, m_side = _suffstats_sides(X, params.n_components, covariance_type, reg_covar)
+    else:
+        e_side, m_side = _reference_sides(X, covariance_type, reg_covar)
+    history, lls, e_out, converged = _em_loop(params, e_side, m_side, X.shape[0], max_iter, tol)
+    return history, lls, (None if engine == "suffstats" else e_out), converged
 
 
 def fit_em(
@@ -191,7 +352,7 @@ def fit_em(
     engine : {"suffstats", "reference"}
         ``"suffstats"`` (default) computes each iteration from chunked sufficient
         statistics (:mod:`gmm_helpers.suffstats`, notebook 09); ``"reference"``
-        runs the readable loop over :func:`e_step` and :func:`m_step`. Both give the
+        iterates the readable :func:`e_step` and :func:`m_step`. Both give the
         same iterations (to ~1e-10 relative).
 
     Returns
@@ -216,21 +377,11 @@ def fit_em(
     n_components = check_n_components(n_components, X.shape[0])
     check_covariance_type(covariance_type)
     n_init = check_positive_int(n_init, "n_init")
-    max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
-    tol = check_nonnegative_float(tol, "tol")
+    max_iter, tol = check_loop_args(max_iter, tol)
     reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
-    if initial_params is not None:
-        check_params(initial_params, X.shape[1])
-        if initial_params.n_components != n_components:
-            raise ValueError(
-                f"expected initial_params with n_components={n_components}, "
-                f"got {initial_params.n_components}"
-            )
-        if n_init != 1:
-            raise ValueError(f"expected n_init=1 with initial_params, got n_init={n_init}")
-        init_name = "given"
-    else:
-        init_name = check_init(init)
+    init_name = _check_start(initial_params, init, X.shape[1], n_components)
+    if initial_params is not None and n_init != 1:
+        raise ValueError(f"expected n_init=1 with initial_params, got n_init={n_init}")
     if engine not in ENGINES:
         raise ValueError(f"expected engine in {ENGINES}, got {engine!r}")
     rng = check_random_state(random_state)
@@ -238,32 +389,20 @@ def fit_em(
     best = None
     run_lls, run_iters = [], []
     for run in range(n_init):
-        if initial_params is not None:
-            start = initial_params.replace(covariance_type=covariance_type)
-        else:
-            start = _init_params(X, n_components, init, rng, covariance_type, reg_covar)
+        start = _start(X, n_components, init, rng, covariance_type, reg_covar, initial_params)
         history, lls, resp, converged = _run_em(
             X, start, covariance_type, max_iter, tol, reg_covar, engine
         )
         run_lls.append(lls[-1])
         run_iters.append(len(history) - 1)
-        if best is None or lls[-1] > best[1][-1]:
+        if _is_better(lls[-1], None if best is None else best[1][-1], X.shape[0]):
             best = (history, lls, resp, converged, run)
     history, lls, resp, converged, best_run = best
     if resp is None:  # suffstats engine: responsibilities of the kept run only, chunked
         resp = _responsibilities(X, history[-1])[0]
-    return EMResult(
-        params=history[-1],
-        history=history,
-        log_likelihoods=lls,
-        responsibilities=resp,
-        converged=converged,
-        n_iter=len(history) - 1,
-        init=init_name,
-        covariance_type=covariance_type,
-        n_samples=X.shape[0],
-        run_log_likelihoods=np.array(run_lls),
-        run_n_iter=np.array(run_iters),
+    return EMResult._from_run(
+        history, lls, resp, converged, init_name, covariance_type, X.shape[0],
+        run_log_likelihoods=np.array(run_lls), run_n_iter=np.array(run_iters),
         best_run=best_run,
         reg_covar=reg_covar,
     )

@@ -34,6 +34,15 @@ def _e_step(X, params):
     return log_resp, log_norm
 
 
+def _e_step_resp(X, params):
+    """E-step without validation; returns (responsibilities, total log-likelihood).
+
+    The E-side of the reference engine and of MAP-EM (:func:`gmm_helpers.em._em_loop`).
+    """
+    log_resp, log_norm = _e_step(X, params)
+    return np.exp(log_resp), float(np.sum(log_norm))
+
+
 def e_step(X, params):
     r"""Responsibilities and total log-likelihood (Bishop eqs. 9.23 and 9.14).
 
@@ -58,8 +67,7 @@ def e_step(X, params):
     """
     X = check_array(X)
     check_params(params, X.shape[1])
-    log_resp, log_norm = _e_step(X, params)
-    return np.exp(log_resp), float(np.sum(log_norm))
+    return _e_step_resp(X, params)
 
 
 def score_samples(X, params):

@@ -10,8 +10,8 @@ from ._validation import (
     check_covariance_type,
     check_init,
     check_positive_int,
+    check_symmetric,
     spd_cholesky,
-    symmetric_asymmetry,
 )
 from .datasets import sample_gmm
 from .em import fit_em
@@ -150,11 +150,7 @@ class GaussianMixture:
                         "precisions_init")
         if not np.all(np.isfinite(prec)):
             raise ValueError("expected finite precisions_init, got NaN or inf")
-        asym = symmetric_asymmetry(prec).max()
-        if asym > 1e-8:
-            raise ValueError(
-                f"expected symmetric precisions_init, got relative asymmetry {asym:.2e}"
-            )
+        check_symmetric(prec, "precisions_init")
         if any(spd_cholesky(p) is None for p in prec):
             raise ValueError(
                 "expected symmetric positive-definite precisions_init, got a singular or "

@@ -11,16 +11,35 @@ import re
 import numpy as np
 
 from ._validation import (
-    as_real_array,
     check_array,
     check_covariance_type,
     check_nonnegative_float,
+    check_responsibilities,
 )
 from .params import GMMParams
 
 # Added to every N_k, as scikit-learn does, so an empty component divides by a
 # tiny positive number instead of zero.
 _NK_FLOOR = 10 * np.finfo(np.float64).eps
+
+
+def _sufficient_statistics(X, resp):
+    r"""$N_k = \sum_n r_{nk}$, $\bar{\mathbf x}_k$ and the scatter
+    $N_k \mathbf S_k = \sum_n r_{nk}(\mathbf x_n - \bar{\mathbf x}_k)
+    (\mathbf x_n - \bar{\mathbf x}_k)^\top$
+    (Bishop eqs 10.51–10.53), safe for empty components ($N_k = 0$ gives zero scatter).
+
+    The two-pass weighted moments the Bayesian M-steps (``map_m_step``,
+    ``variational_m_step``) start from; no floor on $N_k$ (their priors keep them finite).
+    """
+    nk = resp.sum(axis=0)
+    sums = resp.T @ X
+    xbar = sums / np.maximum(nk, np.finfo(float).tiny)[:, None]
+    scatter = np.empty((resp.shape[1], X.shape[1], X.shape[1]))
+    for k in range(resp.shape[1]):
+        diff = X - xbar[k]
+        scatter[k] = (resp[:, k, None] * diff).T @ diff
+    return nk, xbar, scatter
 
 
 def _covariances_full(resp, X, nk, means, reg_covar):
@@ -131,6 +150,15 @@ def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6):
     covariance to ``reg_covar * I``. With ``reg_covar=0`` that covariance is
     singular and a ``ValueError`` says so.
 
+    This is the readable form that the notebooks derive and that
+    ``gh.fit_em(..., engine="reference")`` runs. The default
+    ``gh.fit_em(..., engine="suffstats")`` computes **the same update** from sufficient
+    statistics ($N_k$, $\sum_n \gamma_{nk} x_n$, $\sum_n \gamma_{nk} x_n x_n^\top$,
+    gathered chunk by chunk) in :func:`gmm_helpers.params_from_statistics`
+    (``gmm_helpers/suffstats.py``, notebook 09); ``fit_em`` calls this function
+    only to build its starting point. ``tests/test_suffstats.py`` checks that the
+    two forms agree (covariances to 1e-10 relative).
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
@@ -148,14 +176,7 @@ def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6):
     X = check_array(X)
     check_covariance_type(covariance_type)
     reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
-    resp = as_real_array(responsibilities, "responsibilities")
-    if resp.ndim != 2 or resp.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"expected responsibilities of shape ({X.shape[0]}, n_components), "
-            f"got shape {resp.shape}"
-        )
-    if not np.all(np.isfinite(resp)) or np.any(resp < 0):
-        raise ValueError("expected finite, non-negative responsibilities, got NaN/inf/negative")
+    resp = check_responsibilities(responsibilities, X.shape[0])
     if not np.allclose(resp.sum(axis=1), 1.0, atol=1e-6):
         raise ValueError(
             "expected every row of responsibilities to sum to 1, got sums in "

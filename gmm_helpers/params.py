@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_real_array, check_covariance_type, spd_cholesky, symmetric_asymmetry
+from ._validation import as_real_array, check_covariance_type, check_symmetric, spd_cholesky
 
 _SIMPLEX_ATOL = 1e-8
 
@@ -72,13 +72,7 @@ class GMMParams:
                 "expected weights on the simplex (non-negative, summing to 1 within 1e-8), "
                 f"got sum {w.sum()!r} and min {w.min()!r}"
             )
-        asym = symmetric_asymmetry(c)
-        if np.any(asym > 1e-8):
-            bad = int(np.argmax(asym))
-            raise ValueError(
-                f"expected symmetric covariances, got component {bad} with relative "
-                f"asymmetry {asym[bad]:.2e}"
-            )
+        check_symmetric(c, "covariances")
         chol = np.empty_like(c)
         for j in range(k):
             # Cholesky can "succeed" on a numerically singular matrix (a component that

@@ -30,6 +30,8 @@ from matplotlib.patches import Ellipse
 
 import gmm_helpers as gh
 
+from ._validation import check_symmetric
+
 __all__ = [
     "COMPONENT_COLORS",
     "component_colors",
@@ -221,9 +223,9 @@ def _check_params_2d(params) -> None:
         raise ValueError(f"expected 2-D components (means of shape (K, 2)), got {means.shape}")
 
 
-def _check_result(result, *, history: bool = True, need_2d: bool = False) -> None:
-    """``result`` must look like an EMResult (``log_likelihoods``, ``history``); optionally 2-D."""
-    if not hasattr(result, "log_likelihoods") or (history and not hasattr(result, "history")):
+def _check_result(result, *, need_2d: bool = False) -> None:
+    """``result`` must be an EMResult (every fit's result is one); optionally 2-D."""
+    if not isinstance(result, gh.EMResult):
         raise ValueError(
             "expected a fit result with history and log_likelihoods (from gh.fit_em, "
             f"gh.fit_map_em or gh.fit_variational), got {type(result).__name__}"
@@ -285,8 +287,7 @@ def plot_cov_ellipse(mean, cov, ax=None, n_std: float = 2.0, **kwargs) -> Ellips
         raise ValueError(f"expected cov of shape (2, 2), got {cov.shape}")
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
         raise ValueError("expected finite mean and cov, got NaN or inf")
-    if not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12):
-        raise ValueError("expected a symmetric covariance matrix, got an asymmetric one")
+    check_symmetric(cov, "cov")
     if np.linalg.eigvalsh(cov)[0] < -1e-10 * max(1.0, abs(np.trace(cov))):
         raise ValueError("expected a positive semi-definite covariance, got a negative eigenvalue")
     n_std = _positive_number(n_std, "n_std")
@@ -567,24 +568,22 @@ def plot_log_likelihood(
     tol : float, default 1e-8
         Decreases smaller than ``tol * max(1, |log L|)`` count as round-off.
 
-    For the Bayesian fits of :mod:`gmm_helpers.bayes` (results with an ``objective`` and an
-    ``objective_name``) the quantity EM-style updates never decrease is that objective (the
-    ELBO, or log-likelihood + log-prior), so that is what is plotted and checked.
+    What is plotted and checked is ``result.objective`` (named by ``result.objective_name``),
+    the quantity the iterations never decrease: the log-likelihood for ``fit_em``, the
+    log-likelihood + log-prior for ``fit_map_em``, the ELBO for ``fit_variational``.
 
     Returns
     -------
     ax : matplotlib Axes
     """
-    _check_result(result, history=False)
-    name = getattr(result, "objective_name", None)
-    values = result.objective if name is not None else result.log_likelihoods
-    ll = np.asarray(values, dtype=float)
-    name = name or "log-likelihood"
+    _check_result(result)
+    name = result.objective_name
+    ll = np.asarray(result.objective, dtype=float)
     short = "log L" if name == "log-likelihood" else name
     if ll.ndim != 1 or ll.size == 0:
         raise ValueError(f"expected a non-empty 1-D log_likelihoods, got shape {ll.shape}")
     if per_sample:
-        n = getattr(result, "n_samples", None) or len(result.responsibilities)
+        n = result.n_samples or len(result.responsibilities)
         ll = ll / n
     if ax is None:
         ax = plt.gca()

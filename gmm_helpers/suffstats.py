@@ -2,8 +2,8 @@ r"""EM as sufficient statistics: a fast, low-memory engine (notebook 09).
 
 The M-step (:func:`gmm_helpers.m_step`) needs only three sums per component,
 
-$$N_k = \sum_n \gamma_{nk}, \qquad S_k = \sum_n \gamma_{nk}\, x_n, \qquad
-  Q_k = \sum_n \gamma_{nk}\, x_n x_n^\top ,$$
+$$N_k = \sum_n \gamma_{nk}, \qquad M^{(1)}_k = \sum_n \gamma_{nk}\, x_n, \qquad
+  M^{(2)}_k = \sum_n \gamma_{nk}\, x_n x_n^\top ,$$
 
 and the E-step's weighted log-densities are *linear* in the quadratic features
 $\phi(x) = [1,\ x,\ \mathrm{triu}(x x^\top)]$:
@@ -22,13 +22,13 @@ few element-wise passes:
    log-sum-exp, component-major so the max and the sum over $K$ are
    element-wise passes over contiguous rows; ``log p(x) = m + log s``;
 3. ``T = E @ (Phi / s).T`` — the responsibilities $E/s$ times the features give
-   all the sums $[N_k, S_k, \mathrm{triu}(Q_k)]$ in one product, shape (K, F).
+   all the sums $[N_k, M^{(1)}_k, \mathrm{triu}(M^{(2)}_k)]$ in one product, shape (K, F).
 
 The responsibilities of a chunk never leave the cache, buffers are allocated
 once and reused (``out=`` everywhere), and the statistics of chunks simply add
 up (:class:`SufficientStatistics` supports ``+``), which is what makes EM
 distributable. The data are centred once by a fixed ``shift`` (by default the
-data mean), so the one-pass covariance $Q_k/N_k - \bar x_k \bar x_k^\top$ keeps
+data mean), so the one-pass covariance $M^{(2)}_k/N_k - \bar x_k \bar x_k^\top$ keeps
 its precision on data far from the origin.
 
 The exponent is floored at ``-707``: below about ``-707.7`` NumPy's ``exp``
@@ -71,12 +71,11 @@ from ._validation import (
     check_params,
     check_positive_int,
 )
-from .gaussian import _log_gaussian_pdf_chol, check_representable
+from .gaussian import _LOG_2PI, _log_gaussian_pdf_chol, check_representable
 from .mstep import _NK_FLOOR, _m_step_params
 
 __all__ = [
     "EXP_FLOOR",
-    "PRECISION_LIMIT",
     "SufficientStatistics",
     "compute_statistics",
     "em_iterations",
@@ -92,13 +91,12 @@ EXP_FLOOR = -707.0
 #: smallest normal range (no slow path was measured for float32).
 _EXP_FLOORS = {np.dtype(np.float64): EXP_FLOOR, np.dtype(np.float32): -87.0}
 
-_LOG_2PI = np.log(2.0 * np.pi)
 
 #: Largest magnification of rounding the fast pass accepts. Its expanded quadratic
 #: form loses about ``log10(far)`` digits (see :func:`_coefficients`: ~ the squared
 #: distance of a component from the shift in its own standard deviations, times the
 #: conditioning of its correlations), and its one-pass covariance about
-#: ``log10(max_i (Q_k,ii / N_k) / Sigma_k,ii)``. Beyond 1e6 (a component more than
+#: ``log10(max_i (M2_k,ii / N_k) / Sigma_k,ii)``. Beyond 1e6 (a component more than
 #: ~700 of its own standard deviations from the shift, e.g. one that owns a far
 #: outlier, or correlations within ~1e-4 of +-1) the pass is redone exactly,
 #: component by component (:meth:`_Workspace.exact_statistics`), so at most ~6 of 16
@@ -120,8 +118,8 @@ class SufficientStatistics:
     ($a$ = ``shift``):
 
     $$N_k = \sum_n \gamma_{nk}, \quad
-      S_k = \sum_n \gamma_{nk}\tilde x_n, \quad
-      Q_k = \sum_n \gamma_{nk}\tilde x_n\tilde x_n^\top, \quad
+      M^{(1)}_k = \sum_n \gamma_{nk}\tilde x_n, \quad
+      M^{(2)}_k = \sum_n \gamma_{nk}\tilde x_n\tilde x_n^\top, \quad
       \ell = \sum_n \log p(x_n).$$
 
     Statistics of disjoint chunks of data add up (``a + b``) to those of the
@@ -134,9 +132,9 @@ class SufficientStatistics:
     Nk : ndarray of shape (n_components,)
         Soft counts $N_k$.
     Sx : ndarray of shape (n_components, n_features)
-        First moments $S_k$ about ``shift``.
+        First moments $M^{(1)}_k$ about ``shift``.
     Sxx : ndarray of shape (n_components, n_features, n_features)
-        Second moments $Q_k$ about ``shift`` (symmetric).
+        Second moments $M^{(2)}_k$ about ``shift`` (symmetric).
     log_likelihood : float
         Total log-likelihood $\ell$ of the parameters the responsibilities came from.
     shift : ndarray of shape (n_features,) or (n_components, n_features)
@@ -169,8 +167,8 @@ class SufficientStatistics:
     def with_shift(self, shift) -> SufficientStatistics:
         r"""The same statistics about another centre $b$ (one for all, or one per component).
 
-        With $d = a - b$: $S^b_k = S^a_k + N_k d$ and
-        $Q^b_k = Q^a_k + S^a_k d^\top + d\, S^{a\top}_k + N_k d d^\top$.
+        With $d = a - b$: $M^{(1)b}_k = M^{(1)a}_k + N_k d$ and
+        $M^{(2)b}_k = M^{(2)a}_k + M^{(1)a}_k d^\top + d\, M^{(1)a\top}_k + N_k d d^\top$.
         """
         shift = np.asarray(shift, dtype=np.float64)
         if shift.shape not in (self.Sx.shape[1:], self.Sx.shape):
@@ -326,8 +324,8 @@ def _coefficients(params, shift):
 
 
 def _one_pass_loss(T, d):
-    r"""How much the one-pass covariances $Q_k/N_k - \bar x_k\bar x_k^\top$ of a table
-    [N_k, S_k, triu(Q_k)] lose: $\max_{k,i} (Q_{k,ii}/N_k) / \Sigma_{k,ii}$, the factor by
+    r"""How much the one-pass covariances $M^{(2)}_k/N_k - \bar x_k\bar x_k^\top$ of a table
+    [N_k, M1_k, triu(M2_k)] lose: $\max_{k,i} (M^{(2)}_{k,ii}/N_k) / \Sigma_{k,ii}$, the factor by
     which rounding in $Q_{k,ii}/N_k$ is magnified (inf if $\Sigma_{k,ii}$ cancelled to 0)."""
     nk = T[:, 0]
     keep = nk > 0
@@ -453,7 +451,7 @@ class _Workspace:
             # responsibilities are E / s; fold 1/s into the features (F rows, not K)
             np.reciprocal(s, out=s)
             np.multiply(phi, s, out=phi)
-            np.matmul(E, phi.T, out=t)  # [N_k, S_k, triu(Q_k)] for this chunk
+            np.matmul(E, phi.T, out=t)  # [N_k, M1_k, triu(M2_k)] for this chunk
             total[active] += t
         if not np.isfinite(ll) or _one_pass_loss(total, self.d) > PRECISION_LIMIT:
             return self.exact_statistics(params, active)
@@ -469,8 +467,9 @@ class _Workspace:
 
         Pass 1 sums $N_k$, $\sum_n\gamma_{nk}(x_n - a)$ and the log-likelihood; pass 2
         recomputes the responsibilities chunk by chunk (memory stays independent of N)
-        and sums $S_k$, $Q_k$ about $\bar x_k$, so $Q_k/N_k - \bar x_k\bar x_k^\top$ has
-        nothing left to cancel. About twice the cost of the reference E-step.
+        and sums $M^{(1)}_k$, $M^{(2)}_k$ about $\bar x_k$, so
+        $M^{(2)}_k/N_k - \bar x_k\bar x_k^\top$ has nothing left to cancel. About twice the
+        cost of the reference E-step.
         """
         if active is None:
             active = np.flatnonzero(params.weights > 0)
@@ -498,7 +497,7 @@ class _Workspace:
 
 
 def _statistics_from_table(T, n, ll, shift):
-    """Unpack the (K, F) table [N_k, S_k, triu(Q_k)] into SufficientStatistics."""
+    """Unpack the (K, F) table [N_k, M^{(1)}_k, triu(M^{(2)}_k)] into SufficientStatistics."""
     k, d = T.shape[0], shift.shape[0]
     iu, ju, _ = _triu(d)
     Sxx = np.empty((k, d, d))
@@ -563,8 +562,8 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
 
     The E-step responsibilities $\gamma_{nk}$ of ``params`` are computed for one
     chunk at a time and immediately reduced to
-    $N_k = \sum_n\gamma_{nk}$, $S_k = \sum_n\gamma_{nk}\tilde x_n$,
-    $Q_k = \sum_n\gamma_{nk}\tilde x_n\tilde x_n^\top$ ($\tilde x = x - $ ``shift``)
+    $N_k = \sum_n\gamma_{nk}$, $M^{(1)}_k = \sum_n\gamma_{nk}\tilde x_n$,
+    $M^{(2)}_k = \sum_n\gamma_{nk}\tilde x_n\tilde x_n^\top$ ($\tilde x = x - $ ``shift``)
     and the total log-likelihood $\sum_n\log p(x_n)$, so memory does not grow
     with N beyond ``X`` itself.
 
@@ -660,11 +659,11 @@ def params_from_statistics(stats, covariance_type="full", reg_covar=1e-6):
     With $\tilde N_k = N_k + 10\,\varepsilon$ (the floor of :func:`gmm_helpers.m_step`
     and scikit-learn) and moments about $a_k$ (``shift``, one centre or one per
     component), the mean $\mu_k = \sum_n\gamma_{nk}x_n/\tilde N_k$ is
-    $a_k + \bar x_k$ with $\bar x_k = (S_k - 10\varepsilon\, a_k)/\tilde N_k$, and
+    $a_k + \bar x_k$ with $\bar x_k = (M^{(1)}_k - 10\varepsilon\, a_k)/\tilde N_k$, and
 
     $$\pi_k = \frac{\tilde N_k}{\sum_j \tilde N_j}, \qquad
-      \Sigma_k = \frac{Q_k - S_k\bar x_k^\top - \bar x_k S_k^\top + N_k\bar x_k\bar x_k^\top}
-      {\tilde N_k} + \epsilon I ,$$
+      \Sigma_k = \frac{M^{(2)}_k - M^{(1)}_k\bar x_k^\top - \bar x_k M^{(1)\top}_k
+      + N_k\bar x_k\bar x_k^\top}{\tilde N_k} + \epsilon I ,$$
 
     exactly the reference M-step's formulas rewritten in the moments, so the two
     engines agree also for (nearly) empty components.
@@ -743,7 +742,7 @@ def em_iterations(
 ):
     r"""Run EM from ``params`` with the sufficient-statistics engine.
 
-    Same semantics as the reference loop in :func:`gmm_helpers.fit_em`: pass
+    The loop of :func:`gmm_helpers.fit_em` (``gmm_helpers.em._em_loop``): pass
     $t$ over ``history[t]`` gives its total log-likelihood ``log_likelihoods[t]``
     and the statistics for ``history[t + 1]``; EM stops when
     $|\ell_t - \ell_{t-1}| / N <$ ``tol`` (then ``converged`` is True) or after
@@ -779,30 +778,37 @@ def em_iterations(
     tol = check_nonnegative_float(tol, "tol")
     reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
     dtype = _check_dtype(dtype)
-    return _em_run(
-        X, params, max_iter, tol, covariance_type, reg_covar, shift, chunk_size, dtype
+    from . import em  # the one EM loop (em imports this module)
+
+    e_side, m_side = _suffstats_sides(
+        X, params.n_components, covariance_type, reg_covar, shift, chunk_size, dtype
     )
+    history, lls, _, converged = em._em_loop(params, e_side, m_side, X.shape[0], max_iter, tol)
+    return history, lls, converged, len(history) - 1
 
 
-def _em_run(
-    X, params, max_iter, tol, covariance_type, reg_covar, shift=None, chunk_size=None,
-    dtype=np.float64,
+def _statistics_sides(statistics, covariance_type, reg_covar):
+    """E-side and M-side of EM from sufficient statistics (this engine and Dask's).
+
+    The E-side is one pass ``statistics(params)``: it scores ``history[t]`` and
+    gathers the sums for ``history[t + 1]``; the M-side is :func:`params_from_statistics`.
+    """
+
+    def e_side(params):
+        stats = statistics(params)
+        return stats.log_likelihood, stats
+
+    def m_side(stats):
+        return params_from_statistics(stats, covariance_type, reg_covar)
+
+    return e_side, m_side
+
+
+def _suffstats_sides(
+    X, n_components, covariance_type, reg_covar, shift=None, chunk_size=None, dtype=np.float64
 ):
-    """:func:`em_iterations` without validation (for :func:`fit_em`, which validates)."""
-    n = X.shape[0]
-    shift, chunk_size = _defaults(X, params.n_components, shift, chunk_size)
-    ws = _Workspace(X, params.n_components, shift, chunk_size, dtype)
-
-    stats = ws.statistics(params)
-    history = [params]
-    lls = [stats.log_likelihood]
-    converged = False
-    for _ in range(max_iter):
-        params = params_from_statistics(stats, covariance_type, reg_covar)
-        stats = ws.statistics(params)  # scores history[t] and prepares history[t + 1]
-        history.append(params)
-        lls.append(stats.log_likelihood)
-        if abs(lls[-1] - lls[-2]) / n < tol:
-            converged = True
-            break
-    return history, np.array(lls), converged, len(history) - 1
+    """The engine's sides over in-memory ``X``, one fused chunked pass per iteration
+    (no validation: :func:`gmm_helpers.fit_em` and :func:`em_iterations` validate)."""
+    shift, chunk_size = _defaults(X, n_components, shift, chunk_size)
+    ws = _Workspace(X, n_components, shift, chunk_size, dtype)
+    return _statistics_sides(ws.statistics, covariance_type, reg_covar)

@@ -113,11 +113,11 @@ class EMExplorer:
         if len(history) == 0:
             raise ValueError("expected a result with a non-empty history, got none")
         _check_params_2d(history[0])
-        # Bayesian fits (gmm_helpers.bayes) step through their objective (ELBO, or
-        # log-likelihood + log-prior), which is what never decreases for them.
-        self.objective_name = getattr(result, "objective_name", None) or "log-likelihood"
+        # every fit steps through its objective, what never decreases for it (the
+        # log-likelihood, log-likelihood + log-prior for MAP-EM, the ELBO for VB)
+        self.objective_name = result.objective_name
         self._short = "log L" if self.objective_name == "log-likelihood" else self.objective_name
-        values = result.objective if hasattr(result, "objective_name") else result.log_likelihoods
+        values = result.objective
         self.log_likelihoods = np.asarray(values, dtype=float)
         if self.log_likelihoods.shape != (len(history),):
             raise ValueError(

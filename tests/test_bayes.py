@@ -1,4 +1,4 @@
-"""Tests of gmm_helpers.bayes: MAP-EM with conjugate priors and variational Bayes.
+"""Tests of gmm_helpers.bayes (MAP-EM with conjugate priors) and gmm_helpers.variational (VB).
 
 SciPy and scikit-learn are test-only oracles: special functions and log densities are compared
 with ``scipy.special`` / ``scipy.stats``, the ELBO with the exact log evidence (K = 1) and with a
@@ -20,7 +20,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import BayesianGaussianMixture
 
 import gmm_helpers as gh
-from gmm_helpers import bayes
+from gmm_helpers import variational
 
 CENTERS = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
 
@@ -61,27 +61,27 @@ def random_spd(rng, d):
 )
 def test_digamma_matches_scipy(x):
     expected = sps.digamma(x)
-    np.testing.assert_allclose(bayes.digamma(x), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gh.digamma(x), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_digamma_scalars_and_poles():
-    assert isinstance(bayes.digamma(1.0), float)
-    assert bayes.digamma(1.0) == pytest.approx(-np.euler_gamma, abs=1e-14)
-    assert bayes.digamma(0.0) == -np.inf
-    assert np.isnan(bayes.digamma(-2.0))
-    assert np.isnan(bayes.digamma(np.nan))
-    assert bayes.digamma(np.inf) == np.inf
+    assert isinstance(gh.digamma(1.0), float)
+    assert gh.digamma(1.0) == pytest.approx(-np.euler_gamma, abs=1e-14)
+    assert gh.digamma(0.0) == -np.inf
+    assert np.isnan(gh.digamma(-2.0))
+    assert np.isnan(gh.digamma(np.nan))
+    assert gh.digamma(np.inf) == np.inf
     x = np.array([[0.5, 3.0], [1e-3, 40.0]])
-    assert bayes.digamma(x).shape == (2, 2)
+    assert gh.digamma(x).shape == (2, 2)
 
 
 def test_gammaln_and_multivariate_gammaln_match_scipy():
     x = np.concatenate([np.logspace(-8, 4, 100), -np.linspace(0.1, 5.9, 30)])
-    np.testing.assert_allclose(bayes.gammaln(x), sps.gammaln(x), rtol=1e-13, atol=1e-13)
-    assert bayes.gammaln(0.0) == np.inf
+    np.testing.assert_allclose(gh.gammaln(x), sps.gammaln(x), rtol=1e-13, atol=1e-13)
+    assert gh.gammaln(0.0) == np.inf
     for d in (1, 2, 5):
         for a in (d / 2.0, 3.7, 50.0):
-            assert bayes.multivariate_gammaln(a, d) == pytest.approx(sps.multigammaln(a, d))
+            assert gh.multivariate_gammaln(a, d) == pytest.approx(sps.multigammaln(a, d))
 
 
 # -------------------------------------------------------------------------------------------
@@ -119,12 +119,12 @@ def test_bad_hyperparameters_raise(field, value, match):
     kwargs = valid_prior_kwargs()
     kwargs[field] = value
     with pytest.raises(ValueError, match=match):
-        bayes.NIWPrior(**kwargs)
+        gh.NIWPrior(**kwargs)
 
 
 def test_prior_is_immutable_and_copies():
     kwargs = valid_prior_kwargs()
-    prior = bayes.NIWPrior(**kwargs)
+    prior = gh.NIWPrior(**kwargs)
     kwargs["mean"][0] = 5.0
     assert prior.mean[0] == 0.0
     with pytest.raises(ValueError):
@@ -135,29 +135,29 @@ def test_prior_is_immutable_and_copies():
 def test_bad_hyperparameters_through_the_fitters():
     X, _ = separated_data()
     with pytest.raises(ValueError, match="weight_concentration > 0"):
-        bayes.fit_variational(X, 3, weight_concentration=-0.5)
+        gh.fit_variational(X, 3, weight_concentration=-0.5)
     with pytest.raises(ValueError, match="degrees_of_freedom > n_features - 1"):
-        bayes.fit_variational(X, 3, degrees_of_freedom=0.9)
+        gh.fit_variational(X, 3, degrees_of_freedom=0.9)
     with pytest.raises(ValueError, match="mean_precision > 0"):
-        bayes.fit_map_em(X, 3, mean_precision=0.0)
+        gh.fit_map_em(X, 3, mean_precision=0.0)
     with pytest.raises(ValueError, match="weight_concentration >= 1 for a MAP estimate"):
-        bayes.fit_map_em(X, 3, weight_concentration=0.5)
+        gh.fit_map_em(X, 3, weight_concentration=0.5)
     with pytest.raises(ValueError, match="expected a prior for 2 features, got one for 3"):
-        bayes.fit_map_em(X, 3, prior=bayes.NIWPrior(**valid_prior_kwargs(3)))
+        gh.fit_map_em(X, 3, prior=gh.NIWPrior(**valid_prior_kwargs(3)))
     with pytest.raises(ValueError, match="expected prior to be an NIWPrior"):
-        bayes.fit_variational(X, 3, prior={"weight_concentration": 1.0})
+        gh.fit_variational(X, 3, prior={"weight_concentration": 1.0})
     with pytest.raises(ValueError, match="n_components"):
-        bayes.fit_variational(X, 0)
+        gh.fit_variational(X, 0)
 
 
 def test_default_priors_follow_fraley_raftery_and_sklearn():
     X, _ = separated_data()
     cov = np.cov(X, rowvar=False, bias=True)
-    p = bayes.default_map_prior(X, 4)
+    p = gh.default_map_prior(X, 4)
     assert (p.weight_concentration, p.mean_precision, p.degrees_of_freedom) == (1.0, 0.01, 4.0)
     np.testing.assert_allclose(p.mean, X.mean(axis=0))
     np.testing.assert_allclose(p.covariance_scale, cov / 4.0)  # K^(2/D) = 4 for K = 4, D = 2
-    v = bayes.default_variational_prior(X, 4)
+    v = gh.default_variational_prior(X, 4)
     assert (v.weight_concentration, v.mean_precision, v.degrees_of_freedom) == (0.25, 1.0, 2.0)
     np.testing.assert_allclose(v.covariance_scale, cov)
 
@@ -165,19 +165,19 @@ def test_default_priors_follow_fraley_raftery_and_sklearn():
 def test_log_densities_match_scipy():
     rng = np.random.default_rng(3)
     for d in (1, 3):
-        prior = bayes.NIWPrior(0.7, rng.normal(size=d), 0.3, random_spd(rng, d), d + 1.5)
+        prior = gh.NIWPrior(0.7, rng.normal(size=d), 0.3, random_spd(rng, d), d + 1.5)
         mean, cov = rng.normal(size=d), random_spd(rng, d)
         expected = st.multivariate_normal(prior.mean, cov / prior.mean_precision).logpdf(mean)
         expected += st.invwishart(df=prior.degrees_of_freedom, scale=prior.covariance_scale).logpdf(
             cov
         )
-        assert bayes.log_niw_pdf(mean, cov, prior) == pytest.approx(expected, rel=1e-10)
+        assert gh.log_niw_pdf(mean, cov, prior) == pytest.approx(expected, rel=1e-10)
     w = np.array([0.2, 0.5, 0.3])
     for alpha in (0.3, 1.0, 4.0):
         expected = st.dirichlet(np.full(3, alpha)).logpdf(w)
-        assert bayes.log_dirichlet_pdf(w, alpha) == pytest.approx(expected, rel=1e-12)
+        assert gh.log_dirichlet_pdf(w, alpha) == pytest.approx(expected, rel=1e-12)
     # a zero weight is allowed under the flat Dirichlet (alpha = 1): log density log Gamma(K)
-    assert bayes.log_dirichlet_pdf([0.0, 0.4, 0.6], 1.0) == pytest.approx(np.log(2.0))
+    assert gh.log_dirichlet_pdf([0.0, 0.4, 0.6], 1.0) == pytest.approx(np.log(2.0))
 
 
 # -------------------------------------------------------------------------------------------
@@ -206,9 +206,9 @@ def test_map_m_step_maximises_the_expected_complete_log_posterior():
     rng = np.random.default_rng(7)
     X, _ = separated_data(seed=1, n_per_cluster=30)
     resp = rng.dirichlet(np.ones(3), size=len(X))
-    prior = bayes.default_map_prior(X, 3)
-    prior = bayes.NIWPrior(2.5, prior.mean + 1.0, 0.5, prior.covariance_scale, 5.0)
-    best = bayes.map_m_step(X, resp, prior)
+    prior = gh.default_map_prior(X, 3)
+    prior = gh.NIWPrior(2.5, prior.mean + 1.0, 0.5, prior.covariance_scale, 5.0)
+    best = gh.map_m_step(X, resp, prior)
     f_best = expected_complete_log_posterior(X, resp, best, prior)
     for _ in range(20):
         w = best.weights * np.exp(0.05 * rng.normal(size=3))
@@ -221,11 +221,11 @@ def test_map_m_step_maximises_the_expected_complete_log_posterior():
 
 def test_map_objective_is_log_likelihood_plus_log_prior():
     X, _ = separated_data()
-    result = bayes.fit_map_em(X, 3, random_state=0)
+    result = gh.fit_map_em(X, 3, random_state=0)
     t = result.n_iter // 2
     params = result.history[t]
     assert result.log_likelihoods[t] == pytest.approx(gh.log_likelihood(X, params))
-    assert result.log_priors[t] == pytest.approx(bayes.map_log_prior(params, result.prior))
+    assert result.log_priors[t] == pytest.approx(gh.map_log_prior(params, result.prior))
     np.testing.assert_allclose(result.objective, result.log_likelihoods + result.log_priors)
 
 
@@ -248,7 +248,7 @@ def test_map_stays_well_posed_where_maximum_likelihood_collapses():
     ]
     assert np.all(np.diff(final_ll) > 10.0)  # the likelihood grows without bound as reg -> 0
 
-    result = bayes.fit_map_em(X, 2, initial_params=start)
+    result = gh.fit_map_em(X, 2, initial_params=start)
     assert result.converged
     assert np.all(np.isfinite(result.objective))
     assert np.all(np.diff(result.objective) >= -1e-9 * np.abs(result.objective[:-1]))
@@ -276,7 +276,7 @@ def large_sample_and_ml_fit():
 
 def test_map_with_a_weak_prior_approaches_maximum_likelihood(large_sample_and_ml_fit):
     X, ml = large_sample_and_ml_fit
-    result = bayes.fit_map_em(X, 3, random_state=0)
+    result = gh.fit_map_em(X, 3, random_state=0)
     order = match(ml.means, result.params.means)
     np.testing.assert_allclose(result.params.means[order], ml.means, atol=5e-3)
     np.testing.assert_allclose(result.params.weights[order], ml.weights, atol=5e-3)
@@ -294,8 +294,8 @@ def test_elbo_of_one_component_is_the_exact_log_evidence():
     rng = np.random.default_rng(5)
     d = 3
     X = rng.normal(size=(40, d)) @ random_spd(rng, d) + 2.0
-    prior = bayes.NIWPrior(0.8, rng.normal(size=d), 0.7, random_spd(rng, d), d + 0.5)
-    result = bayes.fit_variational(X, 1, prior=prior, max_iter=3)
+    prior = gh.NIWPrior(0.8, rng.normal(size=d), 0.7, random_spd(rng, d), d + 0.5)
+    result = gh.fit_variational(X, 1, prior=prior, max_iter=3)
 
     n, xbar = len(X), X.mean(axis=0)
     kappa_n = prior.mean_precision + n
@@ -349,7 +349,7 @@ def elbo_integrand(X, resp, posterior, prior, rng):
 def two_cluster_state():
     X, _ = separated_data(seed=2, n_per_cluster=15)
     X = X[:30]  # two clusters
-    result = bayes.fit_variational(X, 2, weight_concentration=2.0, max_iter=1, random_state=0)
+    result = gh.fit_variational(X, 2, weight_concentration=2.0, max_iter=1, random_state=0)
     return X, result
 
 
@@ -357,9 +357,9 @@ def test_elbo_identity_at_the_optimal_q_theta():
     """With q(theta) the update for q(Z), ln q(theta) = E_Z[ln p(X, Z, theta)] + const, so the
     integrand is the same number, the ELBO, at every theta."""
     X, result = two_cluster_state()
-    resp = bayes.variational_e_step(X, result.posterior)
-    posterior = bayes.variational_m_step(X, resp, result.prior)
-    exact = bayes.elbo(X, resp, posterior, result.prior)
+    resp = gh.variational_e_step(X, result.posterior)
+    posterior = gh.variational_m_step(X, resp, result.prior)
+    exact = gh.elbo(X, resp, posterior, result.prior)
     rng = np.random.default_rng(0)
     draws = [elbo_integrand(X, resp, posterior, result.prior, rng) for _ in range(5)]
     np.testing.assert_allclose(draws, exact, rtol=1e-10)
@@ -370,9 +370,9 @@ def test_elbo_matches_a_monte_carlo_estimate():
     its Monte Carlo mean must match the closed form."""
     X, result = two_cluster_state()
     stale = result.posterior
-    resp = bayes.variational_e_step(X, stale)
+    resp = gh.variational_e_step(X, stale)
     resp = 0.97 * resp + 0.03 * np.roll(resp, 1, axis=1)  # any other q(Z)
-    exact = bayes.elbo(X, resp, stale, result.prior)
+    exact = gh.elbo(X, resp, stale, result.prior)
     rng = np.random.default_rng(0)
     draws = np.array([elbo_integrand(X, resp, stale, result.prior, rng) for _ in range(300)])
     standard_error = draws.std(ddof=1) / np.sqrt(len(draws))
@@ -383,7 +383,7 @@ def test_elbo_matches_a_monte_carlo_estimate():
 def test_effective_number_of_components_is_three():
     for seed in (0, 1):
         X, _ = separated_data(seed=seed)
-        result = bayes.fit_variational(X, 10, random_state=seed)
+        result = gh.fit_variational(X, 10, random_state=seed)
         assert result.converged
         assert result.effective_n_components() == 3
         counts = np.sort(result.expected_counts)[::-1]
@@ -395,7 +395,7 @@ def test_dirichlet_concentration_controls_the_effective_number_of_components():
     """Small alpha_0 empties the surplus components; a large alpha_0 keeps all of them."""
     X, _ = separated_data()
     alphas = [1e-3, 1e-1, 10.0, 100.0]
-    fits = [bayes.fit_variational(X, 10, weight_concentration=a, random_state=0) for a in alphas]
+    fits = [gh.fit_variational(X, 10, weight_concentration=a, random_state=0) for a in alphas]
     effective = [fit.effective_n_components() for fit in fits]
     assert effective[0] == effective[1] == 3
     assert effective[-1] == 10
@@ -414,7 +414,7 @@ def test_empty_components_do_not_produce_nan():
     )
     resp0 = gh.e_step(X, start)[0]
     assert np.all(resp0[:, 3:] == 0.0)
-    result = bayes.fit_variational(X, 6, initial_params=start, weight_concentration=1e-3)
+    result = gh.fit_variational(X, 6, initial_params=start, weight_concentration=1e-3)
     q = result.posterior
     for array in (q.alpha, q.beta, q.m, q.W, q.nu, result.elbo, result.log_likelihoods):
         assert np.all(np.isfinite(array))
@@ -424,7 +424,7 @@ def test_empty_components_do_not_produce_nan():
 
 def test_variational_with_a_weak_prior_approaches_maximum_likelihood(large_sample_and_ml_fit):
     X, ml = large_sample_and_ml_fit
-    result = bayes.fit_variational(
+    result = gh.fit_variational(
         X, 3, weight_concentration=1.0, mean_precision=1e-3, random_state=0
     )
     order = match(ml.means, result.params.means)
@@ -452,7 +452,7 @@ def sklearn_bgm(X, prior, n_components, seed, tol=1e-8):
 
 def test_labels_agree_with_sklearn_bayesian_gaussian_mixture():
     X, truth = separated_data(seed=3)
-    result = bayes.fit_variational(X, 10, random_state=0)
+    result = gh.fit_variational(X, 10, random_state=0)
     ours = result.responsibilities.argmax(axis=1)
     theirs = sklearn_bgm(X, result.prior, 10, seed=0, tol=1e-4).predict(X)
     assert adjusted_rand_score(ours, theirs) >= 0.95
@@ -462,7 +462,7 @@ def test_labels_agree_with_sklearn_bayesian_gaussian_mixture():
 def test_converged_posterior_matches_sklearn_with_the_same_prior():
     """scikit-learn's lower_bound_ drops constants, so compare the fitted posteriors instead."""
     X, _ = separated_data(seed=4, n_per_cluster=100)
-    result = bayes.fit_variational(X, 3, random_state=0, tol=1e-10)
+    result = gh.fit_variational(X, 3, random_state=0, tol=1e-10)
     bgm = sklearn_bgm(X, result.prior, 3, seed=0)
     order = match(result.posterior.m, bgm.means_)
     np.testing.assert_allclose(bgm.means_[order], result.posterior.m, atol=1e-6)
@@ -478,7 +478,7 @@ def test_converged_posterior_matches_sklearn_with_the_same_prior():
 
 def test_variational_result_mirrors_em_result():
     X, _ = separated_data(n_per_cluster=40)
-    result = bayes.fit_variational(X, 5, random_state=0)
+    result = gh.fit_variational(X, 5, random_state=0)
     assert len(result.history) == result.n_iter + 1 == len(result.elbo)
     assert len(result.log_likelihoods) == len(result.history)
     assert all(isinstance(p, gh.GMMParams) for p in result.history)
@@ -493,12 +493,12 @@ def test_variational_result_mirrors_em_result():
     assert "effective_n_components=" in repr(result) and len(repr(result)) < 200
     with pytest.raises(ValueError, match="expected 0 <= t <="):
         result.responsibilities_at(X, result.n_iter + 1)
-    map_result = bayes.fit_map_em(X, 5, random_state=0)
+    map_result = gh.fit_map_em(X, 5, random_state=0)
     assert len(map_result.history) == map_result.n_iter + 1 == len(map_result.objective)
     assert map_result.responsibilities_at(X, -1).shape == (len(X), 5)
     assert "objective=" in repr(map_result) and len(repr(map_result)) < 200
-    assert gh.fit_variational is bayes.fit_variational  # exported lazily by the package
-    assert gh.fit_map_em is bayes.fit_map_em
+    assert gh.fit_variational is gh.fit_variational  # exported lazily by the package
+    assert gh.fit_map_em is gh.fit_map_em
 
     import matplotlib.pyplot as plt
 
@@ -510,7 +510,7 @@ def test_variational_result_mirrors_em_result():
 def test_monotonicity_check_raises_on_a_decrease(monkeypatch):
     """The debug flag catches a broken update (here: q(theta) built from the wrong q(Z))."""
     X, _ = separated_data(n_per_cluster=30)
-    original = bayes.variational_m_step
+    original = variational._variational_m_step  # what the fit calls (unvalidated)
     calls = {"n": 0}
 
     def sabotaged(X, resp, prior):
@@ -519,9 +519,9 @@ def test_monotonicity_check_raises_on_a_decrease(monkeypatch):
             resp = np.full_like(resp, 1.0 / resp.shape[1])
         return original(X, resp, prior)
 
-    monkeypatch.setattr(bayes, "variational_m_step", sabotaged)
+    monkeypatch.setattr(variational, "_variational_m_step", sabotaged)
     with pytest.raises(RuntimeError, match="ELBO decreased"):
-        bayes.fit_variational(X, 3, random_state=0)
+        gh.fit_variational(X, 3, random_state=0)
 
 
 # -------------------------------------------------------------------------------------------
@@ -543,14 +543,14 @@ def test_elbo_and_map_objective_never_decrease(seed, n_components, n_features, n
     X = centers[rng.integers(0, 3, n_samples)] + rng.normal(size=(n_samples, n_features))
     X = X * rng.uniform(0.1, 10.0)  # any scale
 
-    vb = bayes.fit_variational(
+    vb = gh.fit_variational(
         X, n_components, init=init, random_state=seed, max_iter=60, check_monotone=False
     )
     slack = 1e-9 * np.maximum(1.0, np.abs(vb.elbo[:-1]))
     assert np.all(np.diff(vb.elbo) >= -slack)
     assert np.all(np.isfinite(vb.log_likelihoods))
 
-    mp = bayes.fit_map_em(
+    mp = gh.fit_map_em(
         X, n_components, init=init, random_state=seed, max_iter=60, check_monotone=False
     )
     slack = 1e-9 * np.maximum(1.0, np.abs(mp.objective[:-1]))
@@ -561,7 +561,8 @@ def test_result_classes_keep_their_docstrings():
     # a class attribute placed before the docstring turned it into a no-op string and
     # left the dataclass's auto-generated signature as __doc__
     for cls in (gh.MAPEMResult, gh.VariationalResult):
-        assert "Attributes" in cls.__doc__ and "mirrors ``gh.EMResult``" in cls.__doc__
+        assert "Attributes" in cls.__doc__ and ":class:`gmm_helpers.EMResult`" in cls.__doc__
+        assert issubclass(cls, gh.EMResult)  # one result family
     assert gh.MAPEMResult.objective_name == "log-likelihood + log-prior"
     assert gh.VariationalResult.objective_name == "ELBO"
 
@@ -582,3 +583,34 @@ def test_map_m_step_validates_its_inputs():
         gh.map_m_step(X, resp, gh.default_map_prior(X[:, :1], 2))
     with pytest.raises(ValueError, match="expected prior to be an NIWPrior"):
         gh.map_m_step(X, resp, None)
+
+
+def test_variational_functions_validate_their_inputs_like_map_m_step():
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    prior = gh.default_variational_prior(X, 2)
+    resp = np.full((20, 2), 0.5)
+    q = gh.variational_m_step(X, resp, prior)
+    # array-likes are accepted and give the same numbers
+    np.testing.assert_array_equal(gh.variational_m_step(X.tolist(), resp.tolist(), prior).m, q.m)
+    np.testing.assert_array_equal(gh.variational_e_step(X.tolist(), q),
+                                  gh.variational_e_step(X, q))
+    assert gh.elbo(X.tolist(), resp.tolist(), q, prior) == gh.elbo(X, resp, q, prior)
+    bad_calls = [
+        (lambda: gh.variational_m_step(X, resp[:10], prior), r"expected resp of shape \(20,"),
+        (lambda: gh.variational_m_step(X, -resp, prior), "non-negative resp"),
+        (lambda: gh.variational_m_step(X, resp * np.nan, prior), "finite, non-negative resp"),
+        (lambda: gh.variational_m_step(X, resp[:, 0], prior), r"expected resp of shape \(20,"),
+        (lambda: gh.variational_m_step(X, resp, None), "expected prior to be an NIWPrior"),
+        (lambda: gh.variational_m_step(X, resp, gh.default_variational_prior(X[:, :1], 2)),
+         "expected a prior for 2 features"),
+        (lambda: gh.variational_m_step(X[:, 0], resp, prior), "expected X of shape"),
+        (lambda: gh.variational_e_step(X, None), "expected posterior to be a VariationalPosterior"),
+        (lambda: gh.variational_e_step(X[:, :1], q), "expected a posterior for 1 features"),
+        (lambda: gh.variational_e_step(np.full((20, 2), np.inf), q), "expected X to be finite"),
+        (lambda: gh.elbo(X, resp[:, :1], q, prior), "expected resp with 2 columns"),
+        (lambda: gh.elbo(X, resp, q, "prior"), "expected prior to be an NIWPrior"),
+        (lambda: gh.elbo(X, resp, "q", prior), "expected posterior to be a VariationalPosterior"),
+    ]
+    for call, message in bad_calls:
+        with pytest.raises(ValueError, match=message):
+            call()

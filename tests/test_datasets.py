@@ -66,3 +66,64 @@ def test_make_blobs_rejects_mismatched_lengths():
         gh.make_blobs(10, 2, center_box=5)  # was TypeError: 'int' object is not subscriptable
     X, labels = gh.make_blobs([4, 0, 2], 3, cluster_std=[1.0, 2.0, 0.5], random_state=0)
     assert X.shape == (6, 2) and np.bincount(labels, minlength=3).tolist() == [4, 0, 2]
+
+
+def test_make_moons_without_noise_is_sklearns_point_set():
+    # test-only oracle: without noise and unshuffled, the points are deterministic
+    from sklearn.datasets import make_moons as sk_make_moons
+
+    for n in (1, 2, 7, 100, (3, 5), (0, 4)):
+        X, y = gh.make_moons(n, shuffle=False)
+        X_sk, y_sk = sk_make_moons(n, shuffle=False)
+        np.testing.assert_allclose(X, X_sk, atol=1e-15)
+        np.testing.assert_array_equal(y, y_sk)
+
+
+def test_make_moons_noisy_shape_and_range_match_sklearn():
+    from sklearn.datasets import make_moons as sk_make_moons
+
+    X, y = gh.make_moons(4000, noise=0.1, random_state=0)
+    X_sk, y_sk = sk_make_moons(4000, noise=0.1, random_state=0)
+    assert X.shape == X_sk.shape == (4000, 2) and X.dtype == np.float64
+    assert np.bincount(y).tolist() == np.bincount(y_sk).tolist() == [2000, 2000]
+    for k in (0, 1):  # per moon: the same mean and spread as sklearn's, up to sampling noise
+        np.testing.assert_allclose(X[y == k].mean(0), X_sk[y_sk == k].mean(0), atol=0.03)
+        np.testing.assert_allclose(X[y == k].std(0), X_sk[y_sk == k].std(0), atol=0.03)
+        np.testing.assert_allclose(X[y == k].min(0), X_sk[y_sk == k].min(0), atol=0.15)
+        np.testing.assert_allclose(X[y == k].max(0), X_sk[y_sk == k].max(0), atol=0.15)
+    # the noise: distance to the moon's circle is about |N(0, 0.1^2 I)| in the normal direction
+    centre = np.where(y[:, None] == 0, [0.0, 0.0], [1.0, 0.5])
+    radial = np.linalg.norm(X - centre, axis=1) - 1.0
+    assert abs(radial.std() - 0.1) < 0.01 and abs(radial.mean()) < 0.01
+
+
+def test_make_moons_shuffle_and_seed():
+    X1, y1 = gh.make_moons(50, noise=0.05, random_state=3)
+    X2, y2 = gh.make_moons(50, noise=0.05, random_state=np.random.default_rng(3))
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(y1, np.sort(y1))          # shuffled
+    X3, _ = gh.make_moons(50, noise=0.05, random_state=4)
+    assert not np.allclose(X1, X3)
+    X, y = gh.make_moons(9, shuffle=False, random_state=0)
+    assert y.tolist() == [0] * 4 + [1] * 5
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n_samples=0), "expected n_samples >= 1, got 0"),
+        (dict(n_samples=2.5), "expected n_samples to be an integer >= 1, got 2.5"),
+        (dict(n_samples=(3,)), r"expected n_samples to be an int or a pair \(n_outer, n_inner\)"),
+        (dict(n_samples=(2, -1)), r"expected n_samples\[1\] >= 0, got -1"),
+        (dict(n_samples=(0, 0)), "expected at least one point in total"),
+        (dict(noise=-0.1), "expected noise to be a finite number >= 0, got -0.1"),
+        (dict(noise="0.1"), "expected noise to be a non-negative number, got '0.1'"),
+        (dict(noise=1e308), "expected a noise level that keeps the points finite"),
+        (dict(shuffle="yes"), "expected shuffle to be True or False, got 'yes'"),
+        (dict(random_state=-1), "expected random_state >= 0, got -1"),
+    ],
+)
+def test_make_moons_rejects_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gh.make_moons(**({"n_samples": 10, "random_state": 0} | kwargs))

@@ -74,5 +74,5 @@ def test_log_gaussian_pdf_rejects_bad_input():
 def test_log_gaussian_pdf_rejects_asymmetric_cov():
     # Cholesky reads only the lower triangle, so [[1, 2], [0, 1]] used to be
     # evaluated silently as the identity.
-    with pytest.raises(ValueError, match="expected a symmetric cov"):
+    with pytest.raises(ValueError, match="expected symmetric cov"):
         gh.log_gaussian_pdf(np.zeros((3, 2)), np.zeros(2), [[1.0, 2.0], [0.0, 1.0]])

@@ -5,6 +5,7 @@ n-sigma contour mapped through the patch's own transform), so a wrong angle conv
 width/height or a missing factor 2 all fail.
 """
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -275,7 +276,7 @@ def test_log_likelihood_decrease_is_flagged(fitted):
     _, result = fitted
     ll = result.log_likelihoods.copy()
     ll[4] = ll[3] - 10.0
-    bad = SimpleNamespace(log_likelihoods=ll, n_samples=result.n_samples)
+    bad = dataclasses.replace(result, log_likelihoods=ll)
     fig, ax = plt.subplots()
     gp.plot_log_likelihood(bad, ax=ax)
     notes = [t for t in _texts(ax) if "decreased" in t]
@@ -442,14 +443,12 @@ def test_public_names_reachable_from_package():
 
 
 def test_log_likelihood_note_reports_the_largest_of_several_drops(fitted):
-    from types import SimpleNamespace
-
     _, result = fitted
     ll = np.linspace(-100.0, -90.0, 12)
     ll[4] -= 2.0  # small drop into iteration 4
     ll[8] -= 5.0  # larger drop into iteration 8
     fig, ax = plt.subplots()
-    gp.plot_log_likelihood(SimpleNamespace(log_likelihoods=ll, n_samples=10), ax=ax)
+    gp.plot_log_likelihood(dataclasses.replace(result, log_likelihoods=ll, n_samples=10), ax=ax)
     note = [t for t in _texts(ax) if "decreased" in t][0]
     drop8 = ll[7] - ll[8]
     assert f"largest drop {drop8:.3g}" in note, note

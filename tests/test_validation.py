@@ -144,3 +144,31 @@ def test_estimator_checks_its_starting_values():
         fit(precisions_init=np.array([-np.eye(2)] * 2))
     with pytest.raises(ValueError, match="positive-definite precisions_init"):
         fit(precisions_init=np.zeros((2, 2, 2)))
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_one_symmetry_rule_everywhere(scale):
+    """GMMParams, log_gaussian_pdf, NIWPrior and plot_cov_ellipse judge symmetry alike:
+    relative asymmetry (to the largest entry) above 1e-8 is refused, below it accepted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def cov(rel):
+        c = scale * np.array([[2.0, 0.5], [0.5, 1.0]])
+        c[0, 1] += rel * 2.0 * scale  # relative to the largest entry, 2 * scale
+        return c
+
+    X = np.zeros((3, 2))
+    checks = [
+        lambda c: gh.GMMParams([1.0], [[0.0, 0.0]], [c]),
+        lambda c: gh.log_gaussian_pdf(X, [0.0, 0.0], c),
+        lambda c: gh.NIWPrior(1.0, [0.0, 0.0], 1.0, c, 3.0),
+        lambda c: gh.plot_cov_ellipse([0.0, 0.0], c, ax=plt.figure().add_subplot()),
+    ]
+    for check in checks:
+        check(cov(5e-9))  # round-off level: accepted
+        with pytest.raises(ValueError, match="expected symmetric"):
+            check(cov(2e-8))
+    plt.close("all")
