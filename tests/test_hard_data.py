@@ -174,16 +174,15 @@ def test_log_density_below_float_range_raises_not_nan():
 
 
 def test_gaussian_mixture_from_huge_precisions_is_finite_or_refused():
+    """main: 'expected finite weights, got NaN or inf' (the weights were fine) or -inf."""
     X = np.random.default_rng(0).normal(size=(100, 2))
-    for scale in (1e300, 1e308):
-        gm = gh.GaussianMixture(2, weights_init=[0.5, 0.5], means_init=[[0, 0], [1, 1]],
-                                precisions_init=np.array([np.eye(2)] * 2) * scale)
-        try:
-            gm.fit(X)
-        except ValueError as exc:
-            assert str(exc).startswith("expected")
-        else:
-            assert np.all(np.isfinite(gm.lower_bounds_))
+    start = dict(weights_init=[0.5, 0.5], means_init=[[0, 0], [1, 1]])
+    for data_scale, scale in ((1e5, 1e300), (1e3, 1e304)):
+        gm = gh.GaussianMixture(2, precisions_init=np.array([np.eye(2)] * 2) * scale, **start)
+        with pytest.raises(ValueError, match="expected parameters under which every point"):
+            gm.fit(X * data_scale)
+    gm = gh.GaussianMixture(2, precisions_init=np.array([np.eye(2)] * 2) * 1e300, **start)
+    assert np.all(np.isfinite(gm.fit(X).lower_bounds_))
 
 
 # --------------------------------------------------------------------------- #
@@ -497,3 +496,54 @@ def test_engines_agree_to_1e10_on_ordinary_data(seed, k, covariance_type):
     ours, ref = _run_both(X, start, covariance_type, n_iter=20)
     if ours is not None:
         _check_agreement(ours, ref, X, rtol=1e-10, trajectory=True)
+
+
+# --------------------------------------------------------------------------- #
+# The Bayesian fits: the same classes                                          #
+# --------------------------------------------------------------------------- #
+_PRIOR = dict(weight_concentration=1.0, mean=[0.0, 0.0], mean_precision=1.0,
+              degrees_of_freedom=3.0)
+
+
+@pytest.mark.parametrize("fit", [gh.fit_variational, gh.fit_map_em])
+def test_bayesian_fits_on_identical_columns_outliers_and_scales(fit):
+    """Identical columns (main: LinAlgError / 'smallest eigenvalue 0' from the default
+    prior), an outlier at 1e10 and features on 1e7 vs 1 all fit, with finite objectives."""
+    base = np.random.default_rng(1).normal(size=(100, 1))
+    g = np.random.default_rng(0).normal(size=(100, 2))
+    for X in (np.hstack([base, base]), np.vstack([g, [[1e10, 0.0]]]), g * [1e7, 1]):
+        res = fit(X, 2, random_state=0)
+        assert np.all(np.isfinite(res.objective))
+        assert res.log_likelihoods[-1] == pytest.approx(gh.log_likelihood(X, res.params),
+                                                        rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [[[1.0, 1.0], [1.0, 1.0]], [[1.0, 2.0], [2.0, 4.0]],
+                                   [[1e10, 1e5], [1e5, 1.0]]])
+def test_niw_prior_refuses_singular_scales_at_any_scale(scale):
+    with pytest.raises(ValueError, match="expected a symmetric positive definite"):
+        gh.NIWPrior(covariance_scale=scale, **_PRIOR)
+    # and accepts diag(1e13, 1), as GMMParams does
+    gh.NIWPrior(covariance_scale=np.diag([1e13, 1.0]), **_PRIOR)
+
+
+def test_niw_prior_refuses_complex_and_huge_parameters():
+    with pytest.raises(ValueError, match="expected covariance_scale to hold real numbers"):
+        gh.NIWPrior(covariance_scale=np.eye(2) + 0j, **_PRIOR)
+    with pytest.raises(ValueError, match="expected mean to hold real numbers"):
+        gh.NIWPrior(covariance_scale=np.eye(2), **{**_PRIOR, "mean": np.zeros(2) + 1j})
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    for name in ("degrees_of_freedom", "weight_concentration", "mean_precision"):
+        for fit in (gh.fit_variational, gh.fit_map_em):
+            with pytest.raises(ValueError, match=f"expected {name} <= 1e"):
+                fit(X, 2, random_state=0, **{name: 1e308})
+        fit(X, 2, random_state=0, **{name: 1e6})  # large but representable: fits
+    assert gh.gammaln(1e308) == np.inf  # as scipy.special.gammaln, not OverflowError
+
+
+@pytest.mark.parametrize("fit", [gh.fit_variational, gh.fit_map_em])
+@pytest.mark.parametrize("scale", [1e160, 1e-170])
+def test_bayesian_fits_refuse_data_they_cannot_square(fit, scale):
+    X = np.random.default_rng(0).normal(size=(100, 2)) * scale
+    with pytest.raises(ValueError, match=r"^expected .*rescale the data"):
+        fit(X, 2, random_state=0)
