@@ -18,17 +18,9 @@ fit                    E-side                                  M-side
 :class:`EMResult` is the base of every result (``MAPEMResult``,
 ``VariationalResult`` and ``DaskEMResult`` add only their own fields).
 
-When the log-likelihood cannot decrease: with ``reg_covar=0`` every M-step
-maximises the expected complete-data log-likelihood $Q(\theta\mid\theta^{(t)})$ exactly,
-so $\ln p(X\mid\theta^{(t+1)}) - \ln p(X\mid\theta^{(t)}) \ge
-Q(\theta^{(t+1)}\mid\theta^{(t)}) - Q(\theta^{(t)}\mid\theta^{(t)}) \ge 0$
-(Dempster, Laird & Rubin 1977; notebook 04), up to floating-point rounding (about
-1e-12 relative) and the ``10 * eps`` floor on $N_k$. With ``reg_covar > 0`` (the
-default 1e-6, as in scikit-learn) the M-step returns that maximiser plus
-$\epsilon I$, which no longer maximises $Q$, so the log-likelihood *can* decrease:
-negligibly while $\epsilon$ is tiny against every component's variances, visibly
-otherwise (data on a 1e-3 scale lose 0.03 nats in one iteration). Rescale such
-data, or lower ``reg_covar``.
+The log-likelihood cannot decrease from one iteration to the next exactly when
+``reg_covar=0`` (up to rounding); with ``reg_covar > 0`` it can. The Notes of
+:func:`fit_em` give the argument and the size of the effect.
 """
 
 from __future__ import annotations
@@ -100,7 +92,7 @@ class EMResult:
         ELBO for variational Bayes (plots and the slider show this one).
     reg_covar : float or None
         The ``reg_covar`` of the fit (None if unknown); > 0 means the log-likelihood
-        may decrease (see the module docstring).
+        may decrease (see the Notes of :func:`fit_em`).
     """
 
     #: what :attr:`objective` holds (plots label their axis with it)
@@ -149,7 +141,7 @@ class EMResult:
     @property
     def objective(self) -> np.ndarray:
         """The total log-likelihoods: what maximum-likelihood EM with ``reg_covar=0``
-        never decreases (with ``reg_covar > 0`` it can, see the module docstring)."""
+        never decreases (with ``reg_covar > 0`` it can, see :func:`fit_em`)."""
         return self.log_likelihoods
 
     @property

@@ -3,7 +3,7 @@
 The E-step itself never lowers anything: it makes the EM lower bound touch the
 log-likelihood at the current parameters. Whether a whole EM iteration can lower
 the log-likelihood depends on the M-step: never with ``reg_covar=0``, possibly with
-``reg_covar > 0`` (see :mod:`gmm_helpers.em`).
+``reg_covar > 0`` (see the Notes of :func:`gmm_helpers.fit_em`).
 """
 
 from __future__ import annotations

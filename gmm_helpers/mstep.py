@@ -1,6 +1,6 @@
 """The M-step: closed-form maximisers of the expected complete-data log-likelihood.
 
-They are exact maximisers only for ``reg_covar=0``; see :mod:`gmm_helpers.em` for
+They are exact maximisers only for ``reg_covar=0``; see the Notes of :func:`gmm_helpers.fit_em` for
 what ``reg_covar > 0`` means for the monotonicity of EM.
 """
 
@@ -141,7 +141,7 @@ def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6):
     non-decreasing; the $+\epsilon I$ of ``reg_covar > 0`` moves the covariances off
     the maximiser, so an EM step can then lower the log-likelihood (by an amount
     that matters once $\epsilon$ is not small against the variances, see
-    :mod:`gmm_helpers.em`).
+    :func:`gmm_helpers.fit_em`).
 
     A component whose responsibilities all vanish does not give NaN: as in
     scikit-learn, $N_k$ is floored at ``10 * eps``, so the component keeps a
