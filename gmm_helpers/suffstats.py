@@ -576,7 +576,11 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
         Points per chunk; by default about 1.5 MiB of working buffers.
         Results do not depend on it beyond rounding (~1e-13 relative).
     shift : array-like of shape (n_features,), optional
-        Centre subtracted from every point; default the mean of ``X``.
+        Centre subtracted from every point; default the mean of ``X``. When the fast
+        pass would lose digits (see :data:`PRECISION_LIMIT`) the exact pass runs
+        instead; without ``shift`` its moments are then about each component's own
+        mean (``stats.shift`` of shape (K, D), the precise input for the M-step),
+        with ``shift`` they are moved back to it.
     dtype : {numpy.float64, numpy.float32}
         Working precision of the chunk buffers (the sums are accumulated in
         float64 either way). float32 is about 1.6x faster and keeps the
@@ -587,9 +591,15 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
     -------
     SufficientStatistics
     """
+    given = shift is not None
     X, shift, chunk_size = _prepare(X, params, shift, chunk_size)
     dtype = _check_dtype(dtype)
-    return _Workspace(X, params.n_components, shift, chunk_size, dtype).statistics(params)
+    stats = _Workspace(X, params.n_components, shift, chunk_size, dtype).statistics(params)
+    if given and stats.shift.shape != shift.shape:
+        # the exact pass centred each component on its own mean; the caller asked for
+        # moments about ``shift`` (e.g. to add chunks up), so move them there
+        stats = stats.with_shift(shift)
+    return stats
 
 
 def responsibilities_chunked(X, params, *, chunk_size=None, shift=None, out=None):

@@ -547,3 +547,19 @@ def test_bayesian_fits_refuse_data_they_cannot_square(fit, scale):
     X = np.random.default_rng(0).normal(size=(100, 2)) * scale
     with pytest.raises(ValueError, match=r"^expected .*rescale the data"):
         fit(X, 2, random_state=0)
+
+
+def test_chunks_with_an_explicit_shift_add_up_even_when_one_takes_the_exact_pass():
+    """A one-point chunk cancels completely in the one-pass covariance, so it takes the
+    exact pass; with an explicit shift its moments still come back about that shift."""
+    X = outlier_data(1e5, n=300, seed=2)
+    p = gh.init_params(X, 2, "kmeans", random_state=0)
+    shift = X.mean(axis=0)
+    chunks = np.array_split(X, [100, 299])  # sizes 100, 199 and 1 (the outlier)
+    parts = [gh.compute_statistics(c, p, shift=shift) for c in chunks]
+    assert all(part.shift.shape == (2,) for part in parts)
+    whole = gh.compute_statistics(X, p, shift=shift)
+    total = sum(parts)
+    np.testing.assert_allclose(total.Nk, whole.Nk, rtol=1e-12)
+    np.testing.assert_allclose(total.Sxx, whole.Sxx, rtol=1e-10)
+    assert total.log_likelihood == pytest.approx(gh.log_likelihood(X, p), rel=1e-12)
