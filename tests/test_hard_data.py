@@ -527,6 +527,14 @@ def test_niw_prior_refuses_singular_scales_at_any_scale(scale):
     gh.NIWPrior(covariance_scale=np.diag([1e13, 1.0]), **_PRIOR)
 
 
+def test_niw_prior_refuses_a_rank_deficient_scale_that_cholesky_accepts():
+    """A A^T with A of shape (3, 2) is singular; main accepted it (Cholesky 'succeeds')."""
+    A = np.random.default_rng(0).normal(size=(3, 2))
+    with pytest.raises(ValueError, match="expected a symmetric positive definite"):
+        gh.NIWPrior(covariance_scale=A @ A.T, **{**_PRIOR, "mean": np.zeros(3),
+                                                  "degrees_of_freedom": 4.0})
+
+
 def test_niw_prior_refuses_complex_and_huge_parameters():
     with pytest.raises(ValueError, match="expected covariance_scale to hold real numbers"):
         gh.NIWPrior(covariance_scale=np.eye(2) + 0j, **_PRIOR)
