@@ -1,4 +1,4 @@
-"""Per-iteration speed and peak memory of gh.fit_em's engine against scikit-learn.
+"""End-to-end and per-iteration speed, and peak memory, of gh.fit_em against scikit-learn.
 
 Run (from the repository root)::
 
@@ -43,6 +43,25 @@ responsibilities, ...) of ``--fit-iter`` iterations divided by that number (medi
   ``np.exp`` on N*K values (in-cache buffers, exponents in [-20, 0]), ``np.log`` on N
   values, and one read of X (``X.sum()``); run once in every round of the alternation
   (so it sees the same machine load), median like the contenders.
+
+**End to end** (``--e2e-sizes``, default N in {500 (K=4), 1e4, 1e5, 1e6} with K=5; D=2,
+the same data generator): what a user runs, from the raw data, ``random_state=0``:
+
+* **fit_em**: the default ``gh.fit_em(X, K)`` (k-means++ start, tol=1e-6, max_iter=500);
+* **start**: ``gh.init_params(X, K, "kmeans++")`` alone, and **EM after**: ``gh.fit_em``
+  from that start (``initial_params``), so start + EM after ~ fit_em;
+* **sk same tol**: ``GaussianMixture(K, init_params="kmeans", tol=1e-6, max_iter=500,
+  reg_covar=1e-6)`` — scikit-learn's k-means start (``KMeans(n_init=1)``) and the same
+  stopping rule (|change of the mean log-likelihood| < tol) and cap;
+* **sk defaults**: ``GaussianMixture(K)`` with scikit-learn's looser defaults (tol=1e-3,
+  max_iter=100).
+
+The contenders alternate, one fit each per round, in one process, with a 50 ms pause
+before each (so that BLAS/OpenMP threads still spinning after the previous call do not
+slow the next); times are the best of the rounds and the ratios are ratios of those bests. ``ll/N`` is each fit's final mean
+log-likelihood (same optimum or not), ``iters`` its EM iterations. **peak MiB** is the
+``tracemalloc`` peak of one default ``fit_em`` (and of the start alone), X allocated
+before; ``/X`` divides it by the size of X.
 """
 
 from __future__ import annotations
@@ -62,6 +81,10 @@ import gmm_helpers as gh
 from gmm_helpers import suffstats as ss
 
 TARGETS = "targets: N=1e6 K=5 >= 15x, N=1e5 >= 10x, N=1e4 >= 1x; peak <= 1/4 sklearn; <= 4x bound"
+E2E_TARGETS = (
+    "targets: fit_em >= 10x sk same tol at N=1e6, >= 5x at 1e5, faster than sk defaults; "
+    "start <= EM after; N=500 K=4 <= 1.5 ms"
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -267,6 +290,88 @@ def physical_bound(X, k, chunk=8192):
 
 
 # --------------------------------------------------------------------------- #
+# End to end: the default call, start included                                 #
+# --------------------------------------------------------------------------- #
+def bench_end_to_end(n, k, rounds, seed=0):
+    from sklearn.mixture import GaussianMixture
+
+    X, _ = make_problem(n, k)
+    start = gh.init_params(X, k, "kmeans++", random_state=seed)
+    fits = {}
+
+    def run(name, fn):
+        def timed():
+            fits[name] = fn()
+        return name, timed
+
+    contenders = [
+        run("ours", lambda: gh.fit_em(X, k, random_state=seed)),
+        run("start", lambda: gh.init_params(X, k, "kmeans++", random_state=seed)),
+        run("em_after", lambda: gh.fit_em(X, k, initial_params=start)),
+        run("sk_same", lambda: GaussianMixture(
+            k, init_params="kmeans", tol=1e-6, max_iter=500, reg_covar=1e-6,
+            random_state=seed).fit(X)),
+        run("sk_default", lambda: GaussianMixture(k, random_state=seed).fit(X)),
+    ]
+    times = {name: [] for name, _ in contenders}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning at its defaults
+        for _ in range(rounds):
+            for name, fn in contenders:
+                # let BLAS/OpenMP worker threads of the previous call stop spinning:
+                # otherwise they steal the second core from whoever runs next
+                time.sleep(0.05)
+                t = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t)
+    best = {name: min(v) for name, v in times.items()}
+    peaks = {}
+    for name, fn in contenders[:2]:
+        tracemalloc.start()
+        fn()
+        peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    ours, sk_same, sk_def = fits["ours"], fits["sk_same"], fits["sk_default"]
+    return dict(
+        n=n, k=k, rounds=rounds, **best,
+        vs_same=best["sk_same"] / best["ours"], vs_default=best["sk_default"] / best["ours"],
+        start_vs_em=best["start"] / best["em_after"],
+        ll=ours.log_likelihoods[-1] / n, ll_same=sk_same.lower_bound_, ll_def=sk_def.lower_bound_,
+        it=ours.n_iter, it_same=sk_same.n_iter_, it_def=sk_def.n_iter_,
+        peak=peaks["ours"], peak_start=peaks["start"], x_mib=X.nbytes / 2**20,
+    )
+
+
+def _e2e_rounds(n):
+    return 30 if n <= 1_000 else 10 if n <= 10_000 else 3 if n <= 100_000 else 2
+
+
+def run_end_to_end(sizes, rounds=None):
+    print("### End to end: default gh.fit_em(X, K) vs scikit-learn GaussianMixture\n")
+    print(f"- D=2, float64, covariance_type='full', random_state=0; {E2E_TARGETS}\n")
+    print("| N | K | rounds | fit_em ms | sk same tol ms | speed-up | sk defaults ms | "
+          "speed-up | start ms | EM after ms | start/EM | iters ours/sk/sk-def | "
+          "ll/N ours | ll/N sk | ll/N sk-def | peak MiB fit_em | /X | peak MiB start |")
+    print("|" + " ---: |" * 18)
+    rows = []
+    for n in sizes:
+        k = 4 if n <= 1_000 else 5
+        r = bench_end_to_end(n, k, rounds or _e2e_rounds(n))
+        rows.append(r)
+        print(
+            f"| {n:.0e} | {k} | {r['rounds']} | {r['ours'] * 1e3:.1f} | "
+            f"{r['sk_same'] * 1e3:.1f} | {r['vs_same']:.1f}x | {r['sk_default'] * 1e3:.1f} | "
+            f"{r['vs_default']:.1f}x | {r['start'] * 1e3:.1f} | {r['em_after'] * 1e3:.1f} | "
+            f"{r['start_vs_em']:.2f} | {r['it']}/{r['it_same']}/{r['it_def']} | "
+            f"{r['ll']:.6f} | {r['ll_same']:.6f} | {r['ll_def']:.6f} | {r['peak']:.1f} | "
+            f"{r['peak'] / r['x_mib']:.2f} | {r['peak_start']:.1f} |",
+            flush=True,
+        )
+    print()
+    return rows
+
+
+# --------------------------------------------------------------------------- #
 # Main                                                                         #
 # --------------------------------------------------------------------------- #
 def main(argv=None):
@@ -281,6 +386,13 @@ def main(argv=None):
                         help="override the N values, e.g. --sizes 1e6")
     parser.add_argument("--ks", type=int, nargs="+", default=None,
                         help="override the K values, e.g. --ks 5")
+    parser.add_argument("--e2e-sizes", type=float, nargs="*", default=None,
+                        help="N values of the end-to-end section (default 500 1e4 1e5 1e6, "
+                             "quick 500 1e4 1e5; none to skip it)")
+    parser.add_argument("--e2e-rounds", type=int, default=None,
+                        help="rounds per end-to-end cell (default 30/10/3/2 by N)")
+    parser.add_argument("--no-iter", action="store_true",
+                        help="skip the per-iteration section")
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="limit BLAS/OpenMP threads (threadpoolctl) for both contenders")
     args = parser.parse_args(argv)
@@ -295,21 +407,35 @@ def main(argv=None):
 def _run(args):
     if args.quick:
         ns, ks, n_iter = (10**4, 10**5), (3, 5), args.iters or 5
+        e2e = (500, 10**4, 10**5)
     else:
         ns, ks, n_iter = (10**4, 10**5, 10**6), (3, 5, 10), args.iters or 15
+        e2e = (500, 10**4, 10**5, 10**6)
     ns = [int(v) for v in args.sizes] if args.sizes else ns
     ks = args.ks or ks
+    e2e = [int(v) for v in args.e2e_sizes] if args.e2e_sizes is not None else e2e
 
-    print("## EM per-iteration benchmark: gh.fit_em (suffstats engine) vs scikit-learn\n")
+    print("## EM benchmark: gh.fit_em vs scikit-learn, end to end and per iteration\n")
     print(describe_machine())
     if hasattr(os, "getloadavg"):
         print("- load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
               + (f"; BLAS threads limited to {args.blas_threads}" if args.blas_threads else ""))
+    print()
+    rows = run_end_to_end(e2e, args.e2e_rounds) if e2e else []
+    if not args.no_iter:
+        rows += run_per_iteration(ns, ks, n_iter, args.fit_iter)
+    if hasattr(os, "getloadavg"):
+        print("- load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    return rows
+
+
+def run_per_iteration(ns, ks, n_iter, fit_iter):
+    print("### Per iteration: the suffstats engine vs scikit-learn's E+M step\n")
     print(f"- D=2, float64, covariance_type='full', {n_iter} alternating iterations per cell "
-          f"(medians), whole fits of {args.fit_iter} iterations for time and memory")
+          f"(medians), whole fits of {fit_iter} iterations for time and memory")
     print(f"- {TARGETS}\n")
 
-    print("### NumPy exp: ns per element by exponent (why the engine floors at -707)\n")
+    print("NumPy exp: ns per element by exponent (why the engine floors at -707)\n")
     print("| exponent | ns/elem |\n| ---: | ---: |")
     for v, ns_el in exp_threshold_table():
         print(f"| {v:g} | {ns_el:.2f} |")
@@ -326,7 +452,7 @@ def _run(args):
     rows = []
     for n in ns:
         for k in ks:
-            r = bench_cell(n, k, n_iter, args.fit_iter)
+            r = bench_cell(n, k, n_iter, fit_iter)
             rows.append(r)
             print(
                 f"| {n:.0e} | {k} | {r['ours'] * 1e3:.2f} | {r['sk'] * 1e3:.2f} | "
@@ -337,8 +463,7 @@ def _run(args):
                 f"{r['dll32']:.1e} |",
                 flush=True,
             )
-    if hasattr(os, "getloadavg"):
-        print("\n- load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print()
     return rows
 
 

@@ -1,8 +1,9 @@
 """gmm_helpers: Gaussian Mixture Models fitted by Expectation-Maximization, in NumPy.
 
-The algorithms use NumPy only; ``plotting`` needs matplotlib and ``widgets``
-needs ipywidgets (install the ``plot`` / ``widgets`` extras). Each function's
-docstring names the notebook that derives it.
+The algorithms use NumPy only; ``plotting`` and ``player`` (the kernel-free EM
+player) need matplotlib, and ``widgets`` (the live explorer) needs ipywidgets
+(install the ``plot`` / ``widgets`` extras). Each function's docstring names the
+notebook that derives it.
 """
 
 from ._special import digamma, gammaln, multivariate_gammaln
@@ -16,6 +17,17 @@ from .bayes import (
     log_niw_pdf,
     map_log_prior,
     map_m_step,
+)
+
+# the project's checks of a student's own code (NumPy only; check_ellipse imports matplotlib)
+from .checks import (
+    CheckResult,
+    check_e_step,
+    check_ellipse,
+    check_em,
+    check_log_gaussian_pdf,
+    check_logsumexp,
+    check_m_step,
 )
 from .datasets import (
     DATASET_NAMES,
@@ -32,7 +44,7 @@ from .estep import e_step, log_likelihood, score_samples
 from .gaussian import component_log_densities, log_gaussian_pdf, logsumexp
 from .init import init_params
 from .kmeans import KMeansResult, kmeans
-from .mixture import GaussianMixture, NotFittedError
+from .mixture import ConvergenceWarning, GaussianMixture, NotFittedError
 from .model_selection import ModelSelection, aic, bic, n_parameters, select_model
 from .mstep import m_step
 from .params import GMMParams
@@ -73,15 +85,17 @@ _LAZY = {
         "save_em_animation",
         "plot_bic",
     ),
+    "player": ("EMFigure", "EMPlayer", "em_player"),
     "widgets": ("EMExplorer", "em_explorer"),
     "distributed": ("DaskEMResult", "dask_statistics", "fit_em_dask", "responsibilities_dask"),
 }
-_EXTRA = {"plotting": "plot", "widgets": "widgets", "distributed": "scale"}
+_EXTRA = {"plotting": "plot", "player": "plot", "widgets": "widgets", "distributed": "scale"}
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
 # Every public name, the ones the notebooks and the README use as gh.<name> included
 # (tests/test_api.py checks that). The optional-dependency names come last, imported lazily.
 __all__ = [
+    "ConvergenceWarning",
     "DATASET_NAMES",
     "EMResult",
     "EXP_FLOOR",
@@ -135,6 +149,13 @@ __all__ = [
     "standardize",
     "variational_e_step",
     "variational_m_step",
+    "CheckResult",
+    "check_e_step",
+    "check_ellipse",
+    "check_em",
+    "check_log_gaussian_pdf",
+    "check_logsumexp",
+    "check_m_step",
     *_LAZY_NAMES,
 ]
 

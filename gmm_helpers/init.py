@@ -13,15 +13,15 @@ from ._validation import (
     check_nonnegative_float,
     check_random_state,
 )
-from .kmeans import _lloyd, kmeans_plusplus, random_distinct_rows
+from .kmeans import kmeans_start, random_distinct_rows
 from .mstep import _m_step
 from .params import GMMParams
-
-
-def _hard_responsibilities(labels, n_components):
-    resp = np.zeros((labels.shape[0], n_components))
-    resp[np.arange(labels.shape[0]), labels] = 1.0
-    return resp
+from .suffstats import (
+    PRECISION_LIMIT,
+    SufficientStatistics,
+    moments_loss,
+    params_from_statistics,
+)
 
 
 def _init_params(X, n_components, method, rng, covariance_type, reg_covar):
@@ -44,13 +44,22 @@ def _init_params(X, n_components, method, rng, covariance_type, reg_covar):
             covariance_type,
         )
     else:
-        if method == "kmeans++":
-            centers = kmeans_plusplus(X, n_components, rng)
-        else:  # "kmeans": Lloyd's from K distinct random data points
-            centers = random_distinct_rows(X, n_components, rng)
-        km = _lloyd(X, centers, max_iter=300)
-        resp = _hard_responsibilities(km.labels, n_components)
-        params = _m_step(X, resp, covariance_type, reg_covar)
+        # chunked Lloyd (warmed up on a subsample for large N); the M-step on its hard
+        # assignment needs only the per-cluster sums, so no (N, K) array is formed
+        hard, shift = kmeans_start(X, n_components, method, rng)
+        stats = SufficientStatistics(
+            X.shape[0], hard.counts, hard.sums, hard.moments, float("nan"), shift
+        )
+        diag = np.arange(d)
+        if moments_loss(hard.counts, hard.sums, hard.moments[:, diag, diag]) > PRECISION_LIMIT:
+            # a cluster far from the shift in its own units (a far outlier): its one-pass
+            # moments lost their digits, so redo the M-step two-pass on the assignment
+            labels = np.argmin(
+                ((X[:, None, :] - stats.shift - stats.Sx / np.maximum(stats.Nk, 1)[:, None])
+                 ** 2).sum(axis=-1), axis=1)
+            params = _m_step(X, np.eye(n_components)[labels], covariance_type, reg_covar)
+        else:
+            params = params_from_statistics(stats, covariance_type, reg_covar)
     if n_components > 1:
         m = params.means
         gaps = np.linalg.norm(m[:, None, :] - m[None, :, :], axis=-1)
@@ -82,6 +91,10 @@ def init_params(
         on the hard assignment.
     ``"kmeans++"``
         The same, seeded with k-means++.
+
+    For more than 32768 points (``kmeans.START_SAMPLE``) both k-means starts run
+    Lloyd's algorithm on a uniform random subsample of that many rows first,
+    then finish it on all the data (:func:`gmm_helpers.kmeans.kmeans_start`).
 
     Parameters
     ----------

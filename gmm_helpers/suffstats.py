@@ -326,14 +326,18 @@ def _coefficients(params, shift):
 def _one_pass_loss(T, d):
     r"""How much the one-pass covariances $M^{(2)}_k/N_k - \bar x_k\bar x_k^\top$ of a table
     [N_k, M1_k, triu(M2_k)] lose: $\max_{k,i} (M^{(2)}_{k,ii}/N_k) / \Sigma_{k,ii}$, the factor by
-    which rounding in $Q_{k,ii}/N_k$ is magnified (inf if $\Sigma_{k,ii}$ cancelled to 0)."""
-    nk = T[:, 0]
+    which rounding in $M^{(2)}_{k,ii}/N_k$ is magnified (inf if $\Sigma_{k,ii}$ cancelled to 0)."""
+    diag = 1 + d + np.cumsum(np.r_[0, np.arange(d, 1, -1)])  # positions of M2_ii in triu
+    return moments_loss(T[:, 0], T[:, 1 : 1 + d], T[:, diag])
+
+
+def moments_loss(nk, sx, second_diag):
+    """:func:`_one_pass_loss` from N_k (K,), M1_k (K, D) and the diagonals of M2_k (K, D)."""
     keep = nk > 0
     if not np.any(keep):
         return 0.0
-    diag = 1 + d + np.cumsum(np.r_[0, np.arange(d, 1, -1)])  # positions of Q_ii in triu
-    second = T[keep][:, diag] / nk[keep, None]
-    xbar = T[keep, 1 : 1 + d] / nk[keep, None]
+    second = second_diag[keep] / nk[keep, None]
+    xbar = sx[keep] / nk[keep, None]
     var = second - xbar**2
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(var > 0, second / var, np.inf)

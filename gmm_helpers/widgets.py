@@ -16,32 +16,23 @@ Two variants:
 * **kernel-free** (``static=True``): a few pre-rendered PNG frames in a ``widgets.Stack`` of
   ``widgets.Image``; the slider's integer position is ``jslink``-ed to the stack's
   ``selected_index`` in the browser, so it still works in a saved notebook opened without a kernel
-  and in exported HTML (as long as the widget state is saved with the notebook).
+  and in exported HTML (as long as the widget state is saved with the notebook *and* the page can
+  load ipywidgets' widget manager, from a CDN by default). Measured: offline it is blank, and
+  JupyterLab shows only its text repr in a saved notebook opened without a kernel.
+
+Which one to use: this module is for a **running kernel**. For a player that works with no kernel,
+no widget manager and no network (saved notebooks, exported HTML, slides, the course site), use
+:func:`gmm_helpers.player.em_player` (``gh.em_player(X, result)``).
 """
 
 from __future__ import annotations
 
-import io
 import math
 
 import ipywidgets as widgets
-import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from PIL import Image
 
-import gmm_helpers as gh
-from gmm_helpers.plotting import (
-    _check_2d,
-    _check_params_2d,
-    _check_result,
-    _data_limits,
-    _draw_gmm,
-    _thin,
-    _update_gmm,
-    plot_log_likelihood,
-    snapshot_iterations,
-)
+from gmm_helpers.player import EMFigure
+from gmm_helpers.plotting import _thin, snapshot_iterations
 
 __all__ = ["EMExplorer", "em_explorer"]
 
@@ -54,10 +45,7 @@ CSS_FIGURE = "gmm-em-figure"
 CSS_READOUT = "gmm-em-readout"
 CSS_HALF_STEPS = "gmm-em-half-steps"
 
-_MARK_COLOR = "#D55E00"
-
-
-class EMExplorer:
+class EMExplorer(EMFigure):
     r"""Step through the iterations of one EM fit. Build it with :func:`em_explorer`.
 
     Displaying the object (last expression of a cell, or ``display(explorer)``) shows
@@ -107,37 +95,16 @@ class EMExplorer:
         point_size=None,
         interval=400,
     ):
-        self.X = _check_2d(X)
-        _check_result(result)
-        history = list(result.history)
-        if len(history) == 0:
-            raise ValueError("expected a result with a non-empty history, got none")
-        _check_params_2d(history[0])
-        # every fit steps through its objective, what never decreases for it (the
-        # log-likelihood, log-likelihood + log-prior for MAP-EM, the ELBO for VB)
-        self.objective_name = result.objective_name
-        self._short = "log L" if self.objective_name == "log-likelihood" else self.objective_name
-        values = result.objective
-        self.log_likelihoods = np.asarray(values, dtype=float)
-        if self.log_likelihoods.shape != (len(history),):
-            raise ValueError(
-                f"expected log_likelihoods of length len(history) = {len(history)}, "
-                f"got shape {self.log_likelihoods.shape}"
-            )
-        self.result = result
-        self.history = history
-        self.n_iter = len(history) - 1
         self.static = bool(static)
-        self.n_std = float(n_std)
-        self.dpi = int(dpi if dpi is not None else 80)
-        n = len(self.X)
-        self.point_size = float(
-            point_size
-            if point_size is not None
-            else np.clip(12.0 * math.sqrt(500.0 / max(n, 1)), 2.0, 12.0)
+        super().__init__(
+            X,
+            result,
+            n_std=n_std,
+            figsize=figsize,
+            dpi=80 if dpi is None else dpi,
+            point_size=point_size,
+            quantize=self.static,
         )
-        self._resp_cache: dict[int, np.ndarray] = {}
-        self._build_figure(figsize)
         self.links: list = []
         self.image = None
         self.stack = None
@@ -147,131 +114,6 @@ class EMExplorer:
             self._build_static(every, max_frames, interval)
         else:
             self._build_live(bool(half_steps), interval)
-
-    # -------------------------------------------------------------------------------- figure
-    def _resp(self, t: int) -> np.ndarray:
-        """Responsibilities from ``history[t]`` (one E-step), cached."""
-        if t not in self._resp_cache:
-            self._resp_cache[t] = gh.e_step(self.X, self.history[t])[0]
-        return self._resp_cache[t]
-
-    def _build_figure(self, figsize):
-        fig = Figure(figsize=figsize, dpi=self.dpi)
-        FigureCanvasAgg(fig)
-        ax_gmm = fig.add_axes((0.07, 0.13, 0.42, 0.76))
-        ax_ll = fig.add_axes((0.62, 0.13, 0.36, 0.76))
-        all_means = np.vstack([p.means for p in self.history])
-        xlim, ylim = _data_limits(self.X, all_means)
-        p0 = self.history[0]
-        self._artists = _draw_gmm(
-            ax_gmm,
-            self.X,
-            p0,
-            self._resp(0),
-            n_std=self.n_std,
-            colors=None,
-            point_size=self.point_size,
-            show_means=True,
-            fill=True,
-            xlim=xlim,
-            ylim=ylim,
-        )
-        self._title = ax_gmm.set_title("", fontsize=10)
-        ax_gmm.tick_params(labelsize=8)
-        ax_gmm.set_xlabel("$x_1$", fontsize=9, labelpad=1)
-        ax_gmm.set_ylabel("$x_2$", fontsize=9, labelpad=1)
-        plot_log_likelihood(self.result, ax=ax_ll, every=5)
-        ax_ll.set_title(f"{self.objective_name} (total)", fontsize=10)
-        ax_ll.set_ylabel("")
-        ax_ll.tick_params(labelsize=8)
-        ax_ll.xaxis.label.set_fontsize(9)
-        ll0 = self.log_likelihoods[0]
-        self._vline = ax_ll.axvline(0, color=_MARK_COLOR, lw=1.0, alpha=0.7, zorder=1)
-        (self._marker,) = ax_ll.plot(
-            [0], [ll0], "o", ms=10, mfc="none", mec=_MARK_COLOR, mew=2.0, zorder=5
-        )
-        self.figure = fig
-        self.ax_gmm, self.ax_ll = ax_gmm, ax_ll
-        # artists that change with the slider: drawn on top of a cached background (blitting)
-        self._dynamic = [
-            self._artists["scatter"],
-            *self._artists["ellipses"],
-            self._artists["means"],
-            self._title,
-            self._vline,
-            self._marker,
-        ]
-        for artist in self._dynamic:
-            artist.set_animated(True)
-        self._background = None
-
-    def _state(self, step: int, half: bool):
-        """``(t_params, t_resp, t_ll, title, readout_html)`` of a slider position."""
-        ll = self.log_likelihoods
-        if not half:
-            t = int(step)
-            if t == 0:
-                change = "&mdash; (start)"
-            else:
-                change = f"{ll[t] - ll[t - 1]:+.4g}"
-            title = f"iteration {t}, {self._short} = {ll[t]:.2f}"
-            html = (
-                f"<b>iteration {t}</b> of {self.n_iter} &nbsp;|&nbsp; "
-                f"{self._short} = {ll[t]:.4f} &nbsp;|&nbsp; change = {change}"
-            )
-            return t, t, t, title, html
-        t, phase = divmod(int(step), 2)
-        if phase == 0:  # E-step of iteration t+1: new responsibilities, ellipses unchanged
-            title = f"iteration {t}: E-step (new responsibilities)"
-            html = (
-                f"<b>E-step</b> on iteration {t}: responsibilities recomputed from "
-                f"the current ellipses &nbsp;|&nbsp; {self._short} = {ll[t]:.4f}"
-            )
-            return t, t, t, title, html
-        # M-step: ellipses of t+1 from the responsibilities of t
-        change = f"{ll[t + 1] - ll[t]:+.4g}"
-        title = f"iteration {t + 1}: M-step (new ellipses)"
-        html = (
-            f"<b>M-step</b> &rarr; iteration {t + 1}: new weights, means and covariances "
-            f"from the same responsibilities &nbsp;|&nbsp; {self._short} = {ll[t + 1]:.4f} "
-            f"&nbsp;|&nbsp; change = {change}"
-        )
-        return t + 1, t, t + 1, title, html
-
-    def draw(self, step: int, half: bool = False) -> str:
-        """Move the figure's artists to slider position ``step``; returns the readout HTML."""
-        t_params, t_resp, t_ll, title, html = self._state(step, half)
-        _update_gmm(self._artists, self.history[t_params], self._resp(t_resp), self.n_std)
-        self._title.set_text(title)
-        self._vline.set_xdata([t_ll, t_ll])
-        self._marker.set_data([t_ll], [self.log_likelihoods[t_ll]])
-        return html
-
-    def to_png(self) -> bytes:
-        """Render the figure as it is now to PNG bytes.
-
-        Blitting: the static part (axes, ticks, the log-likelihood curve) is drawn once and cached;
-        each call restores it and draws only the moving artists (points, ellipses, means, title,
-        iteration marker) on top, then encodes the RGBA buffer with Pillow.
-        """
-        canvas = self.figure.canvas
-        if self._background is None:
-            canvas.draw()  # animated artists are skipped by a plain draw
-            self._background = canvas.copy_from_bbox(self.figure.bbox)
-        else:
-            canvas.restore_region(self._background)
-        for artist in self._dynamic:
-            artist.axes.draw_artist(artist)
-        image = Image.frombuffer(
-            "RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
-        ).convert("RGB")
-        buf = io.BytesIO()
-        if self.static:  # stored in the notebook: 256-colour palette, about 3x smaller
-            image = image.quantize(256, method=Image.Quantize.FASTOCTREE)
-            image.save(buf, format="png", compress_level=9)
-        else:  # sent on every slider move: fast
-            image.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
 
     # -------------------------------------------------------------------------------- live
     def _build_live(self, half_steps: bool, interval: int):
@@ -441,7 +283,9 @@ def em_explorer(
     static : bool, default False
         ``False``: live explorer, needs a kernel; the figure is re-rendered on each slider move.
         ``True``: kernel-free; at most ``max_frames`` pre-rendered PNG frames in a
-        ``widgets.Stack``, the slider ``jslink``-ed to it in the browser.
+        ``widgets.Stack``, the slider ``jslink``-ed to it in the browser. It still needs
+        ipywidgets' widget manager in the page; :func:`gmm_helpers.em_player` needs nothing
+        (plain HTML + JS) and is the one to use for saved notebooks, exports, slides and the site.
     half_steps : bool, default True
         Live only: offer an "E/M half-steps" toggle. With it on, slider position :math:`2t` is the
         E-step on iteration :math:`t` (responsibilities recomputed, ellipses of :math:`t`) and

@@ -38,3 +38,14 @@ def blobs():
 
     X, labels, params = gh.make_dataset("blobs", random_state=0)
     return X, labels, params
+
+
+@pytest.fixture(scope="module")
+def blobs_em_fit():
+    """Blobs fitted from a poor start (``random_from_data``): EM has iterations to show."""
+    import gmm_helpers as gh
+
+    X, _, _ = gh.make_dataset("blobs", random_state=0)
+    result = gh.fit_em(X, 4, init="random_from_data", random_state=0)
+    assert result.n_iter >= 20
+    return X, result

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS_DIR = Path(__file__).parents[1] / "notebooks" / "solutions"
+SOLUTIONS = sorted(SOLUTIONS_DIR.glob("[0-9][0-9]_solutions.ipynb"))
 EXPECTED = [
     "01_gmm_from_first_principles",
     "02_e_step",
@@ -35,7 +37,7 @@ def test_course_notebooks_present():
     assert not missing, f"missing notebooks: {missing}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
 def test_committed_with_outputs_in_order(path):
     nb, cells = code_cells(path)
     counts = [c["execution_count"] for c in cells]
@@ -50,6 +52,18 @@ def test_committed_with_outputs_in_order(path):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
 
+def check_import_size_and_links(path, nb, text, max_mb):
+    """Imports the package as gh, is smaller than max_mb, and every .ipynb link resolves."""
+    assert "import gmm_helpers as gh" in "".join(
+        "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
+    )
+    size_mb = path.stat().st_size / 2**20
+    assert size_mb < max_mb, f"{path.name}: {size_mb:.1f} MB"
+    for link in [w for w in text.split("(") if ".ipynb)" in w]:
+        target = link.split(")")[0]
+        assert (path.parent / target).exists(), f"{path.name}: broken link to {target}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_structure_and_size(path):
     nb, _ = code_cells(path)
@@ -57,10 +71,23 @@ def test_structure_and_size(path):
     assert text.lstrip().startswith("# "), f"{path.name}: no title"
     for heading in ("What you will learn", "Summary", "Exercises"):
         assert heading in text, f"{path.name}: missing '{heading}'"
-    assert "import gmm_helpers as gh" in "".join(
-        "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
-    )
-    assert path.stat().st_size < 6 * 2**20, f"{path.name}: {path.stat().st_size / 2**20:.1f} MB"
-    for link in [w for w in text.split("(") if ".ipynb)" in w]:
-        target = link.split(")")[0]
-        assert (path.parent / target).exists(), f"{path.name}: broken link to {target}"
+    check_import_size_and_links(path, nb, text, max_mb=6)
+
+
+def test_solutions_present():
+    names = {p.stem for p in SOLUTIONS}
+    missing = [n[:2] + "_solutions" for n in EXPECTED if n[:2] + "_solutions" not in names]
+    assert not missing, f"missing solutions notebooks: {missing}"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_solutions_structure_and_size(path):
+    """A solutions notebook: a title, a link back to its chapter, the "try it first" note, small."""
+    nb, _ = code_cells(path)
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert text.lstrip().startswith("# Solutions"), f"{path.name}: no title"
+    chapter = [p.name for p in NOTEBOOKS if p.name.startswith(path.name[:3])]
+    assert chapter, f"{path.name}: no chapter notebook {path.name[:3]}*"
+    assert f"(../{chapter[0]})" in text, f"{path.name}: no link back to {chapter[0]}"
+    assert "Try each exercise yourself first" in text, f"{path.name}: no note for students"
+    check_import_size_and_links(path, nb, text, max_mb=2)

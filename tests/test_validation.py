@@ -108,8 +108,9 @@ def test_estimator_not_fitted():
         gm.predict(X)
     with pytest.raises(ValueError, match="not fitted yet"):
         gm.sample(3)
-    with pytest.raises(ValueError, match="together"):
-        gh.GaussianMixture(2, weights_init=[0.5, 0.5]).fit(X)
+    # weights_init alone is accepted now (tests/test_mixture_sklearn.py), but checked
+    with pytest.raises(ValueError, match=r"expected weights_init of shape \(2,\)"):
+        gh.GaussianMixture(2, weights_init=[0.2, 0.3, 0.5]).fit(X)
     gm.fit(X)
     with pytest.raises(ValueError, match=r"expected X with 2 feature"):
         gm.predict(np.zeros((3, 3)))

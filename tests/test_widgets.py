@@ -28,11 +28,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    X, _, _ = gh.make_dataset("blobs", random_state=0)
-    result = gh.fit_em(X, 4, init="random_from_data", random_state=0)
-    assert result.n_iter >= 12
-    return X, result
+def fitted(blobs_em_fit):
+    return blobs_em_fit
 
 
 @pytest.fixture

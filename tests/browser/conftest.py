@@ -44,7 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 # Notebooks that must be browser-tested whether or not discovery finds them.
 REQUIRED_NOTEBOOKS = ("04_em_convergence.ipynb",)
-WIDGET_CALL = "em_explorer("
+WIDGET_CALLS = ("em_explorer(", "em_player(")
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -113,7 +113,7 @@ def require_browser() -> None:
 
 
 def find_widget_notebooks(folder: Path) -> list[str]:
-    """Names of the notebooks in ``folder`` whose code calls ``em_explorer(``.
+    """Names of the notebooks in ``folder`` whose code calls ``em_explorer(`` or ``em_player(``.
 
     Parameters
     ----------
@@ -138,7 +138,7 @@ def find_widget_notebooks(folder: Path) -> list[str]:
             for cell in nb.get("cells", []):
                 src = cell.get("source", "")
                 src = "".join(src) if isinstance(src, list) else src
-                if cell.get("cell_type") == "code" and WIDGET_CALL in src:
+                if cell.get("cell_type") == "code" and any(w in src for w in WIDGET_CALLS):
                     names.add(path.name)
                     break
     if folder == DEFAULT_NOTEBOOK_DIR.resolve():
@@ -149,7 +149,7 @@ def find_widget_notebooks(folder: Path) -> list[str]:
 def pytest_generate_tests(metafunc):
     if "notebook_name" in metafunc.fixturenames:
         names = find_widget_notebooks(notebook_source_dir())
-        metafunc.parametrize("notebook_name", names or ["<no notebook calls em_explorer(>"])
+        metafunc.parametrize("notebook_name", names or ["<no notebook calls an explorer>"])
 
 
 def pytest_collection_modifyitems(config, items):
@@ -360,18 +360,38 @@ def lab_server(tmp_path_factory) -> LabServer:
 
 
 @pytest.fixture(scope="session")
-def chromium(lab_server):
+def playwright_driver():
+    """One Playwright driver for the session (the sync API cannot run two at once)."""
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(chromium_path()), headless=True, args=CHROMIUM_ARGS,
-            timeout=30_000,
-        )  # fmt: skip
-        try:
-            yield browser
-        finally:
-            browser.close()
+        yield pw
+
+
+def _launch(pw):
+    return pw.chromium.launch(
+        executable_path=str(chromium_path()), headless=True, args=CHROMIUM_ARGS, timeout=30_000
+    )
+
+
+@pytest.fixture(scope="session")
+def chromium(lab_server, playwright_driver):
+    browser = _launch(playwright_driver)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def file_browser(playwright_driver):
+    """Headless Chromium for pages opened from file:// (no JupyterLab server needed)."""
+    browser = _launch(playwright_driver)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture(scope="session")

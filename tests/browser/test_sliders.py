@@ -1,7 +1,8 @@
 """The notebooks' EM sliders, used the way a student uses them: JupyterLab in headless Chromium.
 
-For every notebook that calls ``em_explorer(`` (at least ``04_em_convergence.ipynb``):
-open it in a private JupyterLab, run all cells, wait for the kernel to be idle, then
+For every notebook that calls ``em_explorer(`` or ``em_player(`` (at least
+``04_em_convergence.ipynb``): open it in a private JupyterLab, run all cells, wait for the
+kernel to be idle, then
 
 * live explorer (CSS class ``gmm-em-explorer``): focus the slider handle, press ArrowRight a
   few times and then End; the figure image shown inside the explorer (a ``widgets.Image`` or
@@ -9,7 +10,11 @@ open it in a private JupyterLab, run all cells, wait for the kernel to be idle, 
   show the new iteration and a different log-likelihood;
 * kernel-free explorer (CSS class ``gmm-em-explorer-static``): shut the kernel down, then move
   its slider the same way; the visible frame must change (the slider is jslinked in the
-  browser, no kernel involved).
+  browser, no kernel involved);
+* kernel-free player (``gh.em_player``, CSS class ``gmm-em-player``): right after opening the
+  saved notebook (not trusted, so JupyterLab strips its script) it must show frame 0 as an image;
+  after the run (trusted outputs) and with the kernel shut down, its buttons and keys must step it
+  (tests/browser/player_checks.py).
 
 Element screenshots go to ``test-artifacts/browser/<notebook>/``. ``test_checker_on_standin``
 runs the same checks on small stand-in widgets, one working and some deliberately broken, to
@@ -30,11 +35,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from player_checks import check_player, player_state
 
 pytestmark = pytest.mark.browser
 
 LIVE = ".gmm-em-explorer:not(.gmm-em-explorer-static)"
 STATIC = ".gmm-em-explorer-static"
+PLAYER = ".gmm-em-player"  # gh.em_player: kernel-free, plain HTML + JS (no widget manager)
 WIDGET_WAIT = 30.0  # s for widget views to appear after the run
 MOVE_WAIT = 15.0  # s for the kernel to redraw after a key press
 FRAME_WAIT = 8.0  # s for a jslinked (browser-only) frame change
@@ -222,6 +229,7 @@ def open_and_run(page, server, rel_path: str) -> dict:
         every=0.25,
     )
     timings["open"] = time.monotonic() - t0
+    timings["untrusted_players"] = check_untrusted_players(page, server, rel_path)
 
     t1 = time.monotonic()
     outcome = page.evaluate(JS_RUN_ALL, [rel_path, int(RUN_TIMEOUT * 1000)])
@@ -266,12 +274,13 @@ def _short(state: dict) -> str:
 def wait_for_explorers(page, rel_path: str, need_live: bool, need_static: bool):
     """Wait until the explorer views are rendered; return (live, static) locators."""
     live, static = page.locator(LIVE), page.locator(STATIC)
+    players = page.locator(PLAYER)
 
     def rendered():
         bad = page.locator(".jupyter-widgets:has-text('Error displaying widget')")
         if bad.count():
             pytest.fail(f"{rel_path}: {bad.first.inner_text()[:300]}", pytrace=False)
-        n_live, n_static = live.count(), static.count()
+        n_live, n_static = live.count(), static.count() + players.count()
         ok = (n_live or not need_live) and (n_static or not need_static) and (n_live + n_static)
         return (n_live, n_static) if ok else None
 
@@ -288,8 +297,8 @@ def wait_for_explorers(page, rel_path: str, need_live: bool, need_static: bool):
         WIDGET_WAIT,
         lambda _: (
             f"{rel_path}: expected {wanted} (CSS classes gmm-em-explorer / "
-            f"gmm-em-explorer-static) after running all cells; found {live.count()} live, "
-            f"{static.count()} kernel-free"
+            f"gmm-em-explorer-static, or a gh.em_player, gmm-em-player) after running all "
+            f"cells; found {live.count()} live, {static.count() + players.count()} kernel-free"
         ),
     )
     time.sleep(0.5)  # let a second explorer further down finish rendering too
@@ -449,6 +458,38 @@ def check_static_explorer(page, sx, label: str, shots: Shots) -> list[int]:
     return seen
 
 
+def _calls_em_player(server, rel_path: str) -> bool:
+    src = server.source_dir / Path(rel_path).name
+    try:
+        nb = json.loads(src.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return any(
+        c.get("cell_type") == "code" and "em_player(" in "".join(c.get("source", ""))
+        for c in nb.get("cells", [])
+    )
+
+
+def check_untrusted_players(page, server, rel_path: str) -> int:
+    """The notebook as saved, just opened (not trusted, not run): JupyterLab strips the players'
+    scripts, so each must still show its frame 0 as a plain image. Returns how many."""
+    if not _calls_em_player(server, rel_path):
+        return 0
+    players = page.locator(PLAYER)
+    poll(
+        lambda: players.count() or None,
+        WIDGET_WAIT,
+        lambda _: f"{rel_path}: the saved em_player output shows no {PLAYER} element",
+    )
+    for k in range(players.count()):
+        st = player_state(players.nth(k))
+        assert st["img"][0] >= 1000 and st["img"][1] > 300, (
+            f"{rel_path}: saved player {k} shows no frame 0 without its script: {st}"
+        )
+        assert not st["ready"], f"{rel_path}: an untrusted notebook ran the player's script"
+    return players.count()
+
+
 def check_notebook(page, server, rel_path: str, require_both: bool) -> dict:
     """Everything one notebook must pass; returns timings (s)."""
     start = time.monotonic()
@@ -471,6 +512,16 @@ def check_notebook(page, server, rel_path: str, require_both: bool) -> dict:
                 page, static.nth(k), f"static{k}", shots
             )
         timings["static"] = time.monotonic() - t2
+    players = page.locator(PLAYER)
+    if players.count():
+        # run in this session, the outputs are trusted: the players' scripts ran; no kernel
+        assert page.evaluate(JS_SHUTDOWN_KERNEL, rel_path) == "done", "kernel shutdown timed out"
+        t3 = time.monotonic()
+        for k in range(players.count()):
+            timings[f"player{k}_iterations"] = check_player(
+                page, players.nth(k), shots.dir, f"player{k}"
+            )
+        timings["player"] = time.monotonic() - t3
     timings["total"] = time.monotonic() - start
     (shots.dir / "timings.json").write_text(json.dumps(timings, indent=1))
     return timings
@@ -483,7 +534,8 @@ def test_em_slider_in_jupyterlab(notebook_name, lab_server, lab_page, record_pro
     src = lab_server.source_dir / notebook_name
     assert src.is_file(), (
         f"{src} does not exist: the browser test needs {notebook_name} with both "
-        "`gh.em_explorer(X, result)` and `gh.em_explorer(X, result, static=True)`"
+        "`gh.em_explorer(X, result)` and a kernel-free one, `gh.em_player(X, result)` "
+        "(or `gh.em_explorer(X, result, static=True)`)"
     )
     timings = check_notebook(
         lab_page,
