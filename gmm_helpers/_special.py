@@ -11,9 +11,16 @@ import math
 
 import numpy as np
 
+from ._validation import as_real_array
+
 __all__ = ["digamma", "gammaln", "multivariate_gammaln"]
 
-_gammaln_scalar = np.vectorize(math.lgamma, otypes=[float])
+#: Above this, ln Gamma(x) ~ x (ln x - 1) exceeds the float range (math.lgamma would
+#: raise OverflowError): the value is +inf, as in scipy.special.gammaln.
+_GAMMALN_OVERFLOW = 2.5e305
+_gammaln_scalar = np.vectorize(
+    lambda x: math.inf if x > _GAMMALN_OVERFLOW else math.lgamma(x), otypes=[float]
+)
 
 
 def gammaln(x):
@@ -29,7 +36,7 @@ def gammaln(x):
     ndarray or float
         Same shape as ``x``.
     """
-    x = np.asarray(x, dtype=float)
+    x = as_real_array(x, "x")
     poles = (x <= 0) & (x == np.floor(x))
     safe = np.where(poles | ~np.isfinite(x), 1.0, x)
     out = _gammaln_scalar(safe)
@@ -73,7 +80,7 @@ def digamma(x):
     ndarray or float
         $\psi(x)$, same shape as ``x``.
     """
-    x_in = np.asarray(x, dtype=float)
+    x_in = as_real_array(x, "x")
     x = x_in.copy()  # shifted in place below
     result = np.zeros_like(x)
     poles = (x <= 0) & (x == np.floor(x))
@@ -115,7 +122,7 @@ def multivariate_gammaln(a, n_features):
     ndarray or float
         Same shape as ``a``.
     """
-    a = np.asarray(a, dtype=float)
+    a = as_real_array(a, "a")
     offsets = (1.0 - np.arange(1, n_features + 1)) / 2.0
     out = n_features * (n_features - 1) / 4.0 * math.log(math.pi)
     out = out + gammaln(a[..., None] + offsets).sum(axis=-1)

@@ -15,6 +15,59 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_METHODS = ("random", "random_from_data", "kmeans", "kmeans++")
 
 
+#: A covariance whose correlation matrix has a Cholesky pivot below this (times D)
+#: is singular to working precision (condition number of the correlation matrix
+#: above ~1e13). Judging the correlation matrix makes the test scale-invariant: it
+#: does not change when one variable is measured in other units.
+SINGULAR_RTOL = 1e-13
+
+
+def as_real_array(value, name, *, convert=True):
+    """``value`` as an ndarray of real numbers (float64 unless ``convert=False``).
+
+    The one place where arrays enter the package: a ragged list, ``None``, strings
+    or **complex** numbers (which ``np.asarray(..., dtype=float)`` would silently
+    truncate to their real part) raise ``ValueError("expected ..., got ...")``.
+    Finiteness and shape are left to the caller.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(
+            f"expected {name} to be an array-like of numbers, got {type(value).__name__} ({exc})"
+        ) from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise ValueError(f"expected {name} to hold numbers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"expected {name} to hold real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False) if convert else arr
+
+
+def spd_cholesky(c):
+    r"""Lower Cholesky factor of a symmetric matrix ``c``, or None if it is not
+    positive-definite to working precision.
+
+    The pivots are judged against each variable's own variance: with
+    $c = L L^\top$, $L_{ii}^2 / c_{ii}$ are the pivots of the correlation matrix
+    $D^{-1/2} c\, D^{-1/2}$, which does not change when a variable is rescaled, so
+    features on scales 1e7 and 1 (or ``diag(1e13, 1)``) are accepted while an exactly
+    or numerically singular matrix (two identical variables) is not.
+    """
+    var = np.diagonal(c)
+    if not np.all(var > 0) or not np.all(np.isfinite(c)):
+        return None
+    try:
+        chol = np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        return None
+    pivots = np.diagonal(chol) ** 2 / var
+    if not (np.all(np.isfinite(chol)) and np.all(pivots > SINGULAR_RTOL * c.shape[-1])):
+        return None
+    return chol
+
+
 def check_array(X, name="X", *, min_samples=1, n_features=None):
     """Return ``X`` as a finite float64 array of shape (n_samples, n_features).
 
@@ -28,18 +81,7 @@ def check_array(X, name="X", *, min_samples=1, n_features=None):
     n_features : int or None
         If given, the required number of columns.
     """
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(
-            f"expected {name} to be an array-like of numbers, got {type(X).__name__} ({exc})"
-        ) from None
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise ValueError(f"expected {name} to hold numbers, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"expected {name} to hold real numbers, got dtype {arr.dtype}")
+    arr = as_real_array(X, name, convert=False)
     if arr.ndim != 2:
         raise ValueError(
             f"expected {name} of shape (n_samples, n_features), got shape {arr.shape}"
@@ -59,6 +101,38 @@ def check_array(X, name="X", *, min_samples=1, n_features=None):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"expected {name} to be finite, got {n_bad} NaN or inf value(s)")
     return arr
+
+
+#: Fitting squares differences of the data: beyond this magnitude they overflow,
+#: below it (as a spread) they underflow to zero.
+DATA_SCALE_LIMITS = (1e-150, 1e150)
+
+
+def check_data_scale(X, name="X"):
+    """Refuse data a fit cannot square: |X| above 1e150 or a column spread below 1e-150.
+
+    Squared distances and second moments of such data overflow to inf or underflow
+    to zero (NumPy would then report "Probabilities contain NaN", or the points look
+    identical). Rescaling does not change a Gaussian mixture fit, so the message says
+    to rescale (for example with :func:`gmm_helpers.standardize`).
+    """
+    low, high = DATA_SCALE_LIMITS
+    biggest = float(np.max(np.abs(X)))
+    if biggest > high:
+        raise ValueError(
+            f"expected {name} with |values| <= {high:g} (squared distances must stay finite), "
+            f"got {biggest:.3g}; rescale the data, e.g. gh.standardize(X)"
+        )
+    spread = X.max(axis=0) - X.min(axis=0)
+    tiny = (spread > 0) & (spread < low)
+    if np.any(tiny):
+        j = int(np.argmax(tiny))
+        raise ValueError(
+            f"expected every non-constant column of {name} to spread over more than {low:g} "
+            f"(squared distances must not underflow to 0), got {spread[j]:.3g} in column {j}; "
+            "rescale the data, e.g. gh.standardize(X)"
+        )
+    return X
 
 
 def check_positive_int(value, name, minimum=1):
@@ -156,10 +230,17 @@ SYMMETRY_RTOL = 1e-8
 
 
 def relative_asymmetry(a):
-    """``max|A - A^T| / max|A|`` of each matrix in ``a`` (shape (..., D, D)), shape (...)."""
+    r"""Largest $|a_{ij} - a_{ji}| / \sqrt{|a_{ii} a_{jj}|}$ of each matrix in ``a``
+    (shape (..., D, D)), shape (...): asymmetry judged against each pair of variables'
+    own scales, so it does not change when one variable is rescaled."""
     a = np.asarray(a, dtype=np.float64)
-    scale = np.maximum(np.abs(a).max(axis=(-2, -1)), np.finfo(float).tiny)
-    return np.abs(a - np.swapaxes(a, -2, -1)).max(axis=(-2, -1)) / scale
+    diff = np.abs(a - np.swapaxes(a, -2, -1))
+    diag = np.sqrt(np.abs(np.diagonal(a, axis1=-2, axis2=-1)))
+    scale = diag[..., :, None] * diag[..., None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(diff == 0, 0.0, diff / scale)
+    rel = np.where(np.isfinite(rel), rel, np.inf)
+    return rel.max(axis=(-2, -1))
 
 
 def check_symmetric(a, name):

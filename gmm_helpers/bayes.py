@@ -35,12 +35,15 @@ import numpy as np
 from . import em
 from ._special import gammaln, multivariate_gammaln
 from ._validation import (
+    as_real_array,
     check_array,
+    check_data_scale,
     check_loop_args,
     check_n_components,
     check_random_state,
     check_responsibilities,
     check_symmetric,
+    spd_cholesky,
 )
 from .em import EMResult
 from .estep import _e_step_resp
@@ -65,13 +68,27 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 
-def _positive_scalar(value, name):
+#: Largest prior parameter accepted (alpha_0, kappa_0, nu_0). The prior's terms in the
+#: objective grow like x ln x: beyond ~1e8 their rounding (eps x ln x) swamps the data's
+#: contribution, so the never-decreasing check fails on noise (measured: 1e12 fails,
+#: 1e8 fits), and beyond ~2.5e305 math.lgamma overflows.
+_PRIOR_MAX = 1e8
+
+
+def _positive_scalar(value, name, minimum=0.0, minimum_label=None):
+    if isinstance(value, (bool, np.bool_, complex, np.complexfloating)):
+        raise ValueError(f"expected {name} to be a positive real number, got {value!r}")
     try:
         value = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"expected {name} to be a positive number, got {value!r}") from None
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"expected {name} > 0, got {value!r}")
+    if not (np.isfinite(value) and value > minimum):
+        raise ValueError(f"expected {name} > {minimum_label or f'{minimum:g}'}, got {value!r}")
+    if value > _PRIOR_MAX:
+        raise ValueError(
+            f"expected {name} <= {_PRIOR_MAX:g} (beyond, rounding in the prior's x ln x "
+            f"terms swamps the data in the objective), got {value!r}"
+        )
     return value
 
 
@@ -109,8 +126,10 @@ class NIWPrior:
     Raises
     ------
     ValueError
-        For a non-positive concentration or precision, $\nu_0 \le D - 1$, a scale matrix that is
-        not symmetric positive definite, or inconsistent shapes.
+        For a non-positive concentration or precision, $\nu_0 \le D - 1$, any of the three
+        above 1e8 (rounding in the prior's terms would swamp the data), complex values, a
+        scale matrix that is not symmetric positive definite (judged on its correlation
+        matrix, as :class:`gmm_helpers.GMMParams` does), or inconsistent shapes.
     """
 
     weight_concentration: float
@@ -122,13 +141,13 @@ class NIWPrior:
     def __post_init__(self):
         alpha0 = _positive_scalar(self.weight_concentration, "weight_concentration")
         kappa0 = _positive_scalar(self.mean_precision, "mean_precision")
-        mean = np.array(self.mean, dtype=float)
+        mean = np.array(as_real_array(self.mean, "mean"))
         if mean.ndim != 1 or mean.size == 0 or not np.all(np.isfinite(mean)):
             raise ValueError(
                 f"expected mean of shape (n_features,) with finite entries, got shape {mean.shape}"
             )
         n_features = mean.shape[0]
-        scale = np.array(self.covariance_scale, dtype=float)
+        scale = np.array(as_real_array(self.covariance_scale, "covariance_scale"))
         if scale.shape != (n_features, n_features):
             raise ValueError(
                 f"expected covariance_scale of shape ({n_features}, {n_features}), "
@@ -138,25 +157,16 @@ class NIWPrior:
             raise ValueError("expected a finite covariance_scale, got non-finite entries")
         check_symmetric(scale, "covariance_scale")
         scale = (scale + scale.T) / 2.0
-        try:
-            np.linalg.cholesky(scale)
-        except np.linalg.LinAlgError:
+        if spd_cholesky(scale) is None:  # the test of GMMParams: scale-invariant
             smallest = np.linalg.eigvalsh(scale)[0]
             raise ValueError(
-                "expected a symmetric positive definite covariance_scale, got smallest "
-                f"eigenvalue {smallest:.3g}"
-            ) from None
-        try:
-            nu0 = float(self.degrees_of_freedom)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"expected degrees_of_freedom > n_features - 1 = {n_features - 1}, "
-                f"got {self.degrees_of_freedom!r}"
-            ) from None
-        if not (np.isfinite(nu0) and nu0 > n_features - 1):
-            raise ValueError(
-                f"expected degrees_of_freedom > n_features - 1 = {n_features - 1}, got {nu0!r}"
+                "expected a symmetric positive definite covariance_scale, got a singular or "
+                f"indefinite one (smallest eigenvalue {smallest:.3g})"
             )
+        nu0 = _positive_scalar(
+            self.degrees_of_freedom, "degrees_of_freedom", n_features - 1,
+            f"n_features - 1 = {n_features - 1}",
+        )
         object.__setattr__(self, "weight_concentration", alpha0)
         object.__setattr__(self, "mean_precision", kappa0)
         object.__setattr__(self, "degrees_of_freedom", nu0)
@@ -178,16 +188,15 @@ def _data_covariance(X):
     """Empirical covariance of X (bias=True), nudged to be positive definite if it is not."""
     n_features = X.shape[1]
     cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True)).reshape(n_features, n_features)
-    try:
-        np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        level = np.trace(cov) / n_features
-        if not level > 0:
-            raise ValueError(
-                "expected data with non-zero variance to build a default prior, got constant "
-                "data; pass prior=NIWPrior(...) explicitly"
-            ) from None
-        cov = cov + 1e-6 * level * np.eye(n_features)
+    var = np.diagonal(cov)
+    if not np.all(var > 0):
+        raise ValueError(
+            "expected every column to vary to build a default prior, got constant column "
+            f"{int(np.argmin(var > 0))}; pass prior=NIWPrior(...) explicitly"
+        )
+    if spd_cholesky(cov) is None:  # e.g. two identical columns
+        # nudge each variable by 1e-6 of its own variance (scale-invariant)
+        cov = cov + np.diag(1e-6 * var)
     return cov
 
 
@@ -378,7 +387,7 @@ def _prepare_fit(X, n_components, prior, default, overrides, init, random_state,
     None where the prior's value stays. The start is ``initial_params`` or ``init`` run as
     in :func:`gmm_helpers.fit_em`.
     """
-    X = check_array(X)
+    X = check_data_scale(check_array(X))
     n_components = check_n_components(n_components, X.shape[0])
     max_iter, tol = check_loop_args(max_iter, tol)
     names = ("weight_concentration", "mean_precision", "degrees_of_freedom")

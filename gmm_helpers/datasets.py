@@ -87,11 +87,22 @@ def make_blobs(
     X = np.concatenate(
         [rng.normal(centers[j], std[j], size=(counts[j], n_features)) for j in range(n_centers)]
     )
+    _check_finite_sample(X, "centers and cluster_std")
     labels = np.repeat(np.arange(n_centers), counts)
     if shuffle:
         order = rng.permutation(X.shape[0])
         X, labels = X[order], labels[order]
     return X, labels
+
+
+def _check_finite_sample(X, what):
+    # (sample_gmm cannot overflow: a finite covariance has sqrt(eigenvalue) < 1.4e154,
+    # far below the rounding step of a mean near 1.8e308)
+    if not np.all(np.isfinite(X)):
+        raise ValueError(
+            f"expected {what} small enough that every sample is finite (below 1.8e308), "
+            f"got {int(np.size(X) - np.count_nonzero(np.isfinite(X)))} inf value(s)"
+        )
 
 
 def make_moons(n_samples=100, *, shuffle=True, noise=None, random_state=None):
@@ -210,10 +221,16 @@ def load_old_faithful(standardize=False):
 def standardize(X):
     """Z-scores: subtract each column's mean, divide by its (population) standard deviation."""
     X = check_array(X)
-    std = X.std(axis=0)
+    # scale each column by its largest |value| first, so x**2 can neither overflow
+    # (|x| ~ 1e200) nor underflow (|x| ~ 1e-200) inside the standard deviation
+    scale = np.max(np.abs(X), axis=0)
+    scale[scale == 0] = 1.0
+    Xs = X / scale
+    centred = Xs - Xs.mean(axis=0)
+    std = np.sqrt(np.mean(centred**2, axis=0))
     if np.any(std == 0):
         raise ValueError("expected every column to vary, got a constant column")
-    return (X - X.mean(axis=0)) / std
+    return centred / std
 
 
 def _rotation(angle):

@@ -41,6 +41,7 @@ import numpy as np
 
 from . import em
 from ._validation import (
+    as_real_array,
     check_covariance_type,
     check_loop_args,
     check_n_components,
@@ -235,7 +236,7 @@ def dask_statistics(
     split_every = check_positive_int(split_every, "split_every", minimum=2)
     if shift is None:
         shift = _data_summary(dask, da, X, scheduler)
-    shift = np.asarray(shift, dtype=np.float64)
+    shift = as_real_array(shift, "shift")
     blocks = list(X.to_delayed().ravel())
     graph = _statistics_graph(dask, blocks, params, shift, chunk_size, split_every)
     if not compute:

@@ -1,4 +1,4 @@
-"""The EM loop: the one loop every fit runs, and the result it returns.
+r"""The EM loop: the one loop every fit runs, and the result it returns.
 
 :func:`_em_loop` is the only EM loop of the package. Every fit supplies its E-side
 (score the current state and compute what the update needs) and its M-side (the
@@ -17,6 +17,10 @@ fit                    E-side                                  M-side
 
 :class:`EMResult` is the base of every result (``MAPEMResult``,
 ``VariationalResult`` and ``DaskEMResult`` add only their own fields).
+
+The log-likelihood cannot decrease from one iteration to the next exactly when
+``reg_covar=0`` (up to rounding); with ``reg_covar > 0`` it can. The Notes of
+:func:`fit_em` give the argument and the size of the effect.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 from ._validation import (
     check_array,
     check_covariance_type,
+    check_data_scale,
     check_init,
     check_initial_params,
     check_iteration,
@@ -82,8 +87,12 @@ class EMResult:
         Index of the restart that was kept.
     objective : ndarray of shape (n_iter + 1,)
         The quantity the iterations never decrease, named by ``objective_name``:
-        the log-likelihood here, the log-likelihood + log-prior for MAP-EM, the
+        the log-likelihood here (non-decreasing only with ``reg_covar=0``), the
+        log-likelihood + log-prior for MAP-EM, the
         ELBO for variational Bayes (plots and the slider show this one).
+    reg_covar : float or None
+        The ``reg_covar`` of the fit (None if unknown); > 0 means the log-likelihood
+        may decrease (see the Notes of :func:`fit_em`).
     """
 
     #: what :attr:`objective` holds (plots label their axis with it)
@@ -101,6 +110,7 @@ class EMResult:
     run_log_likelihoods: np.ndarray = field(default_factory=lambda: np.empty(0))
     run_n_iter: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     best_run: int = 0
+    reg_covar: float | None = None
 
     @classmethod
     def _from_run(
@@ -130,7 +140,8 @@ class EMResult:
 
     @property
     def objective(self) -> np.ndarray:
-        """The total log-likelihoods: what maximum-likelihood EM never decreases."""
+        """The total log-likelihoods: what maximum-likelihood EM with ``reg_covar=0``
+        never decreases (with ``reg_covar > 0`` it can, see :func:`fit_em`)."""
         return self.log_likelihoods
 
     @property
@@ -344,8 +355,9 @@ def fit_em(
     r"""Fit a Gaussian mixture by Expectation-Maximization.
 
     Each iteration runs the E-step (responsibilities of the current parameters,
-    :func:`e_step`) and the M-step (:func:`m_step`); the log-likelihood of the
-    parameters never decreases (notebook 04). EM stops when the change of the
+    :func:`e_step`) and the M-step (:func:`m_step`). The log-likelihood of the
+    parameters never decreases when ``reg_covar=0``; with ``reg_covar > 0`` it can
+    (see below). EM stops when the change of the
     **mean per-sample** log-likelihood between two consecutive parameter sets is
     below ``tol`` (scikit-learn's meaning; its default 1e-3 often stops early,
     scikit-learn issue 10122, hence 1e-6 here) or after ``max_iter`` iterations.
@@ -367,7 +379,8 @@ def fit_em(
     tol : float
         Convergence threshold on the mean per-sample log-likelihood.
     reg_covar : float
-        Added to the diagonal of every covariance in every M-step.
+        Added to the diagonal of every covariance in every M-step (absolute, in the
+        squared units of the data, as in scikit-learn).
     random_state : None, int or numpy.random.Generator
     initial_params : GMMParams, optional
         Start here instead of initialising (then ``n_init`` must be 1).
@@ -380,8 +393,22 @@ def fit_em(
     Returns
     -------
     EMResult
+
+    Notes
+    -----
+    When the log-likelihood cannot decrease: with ``reg_covar=0`` every M-step
+    maximises the expected complete-data log-likelihood $Q(\theta\mid\theta^{(t)})$ exactly,
+    so $\ln p(X\mid\theta^{(t+1)}) - \ln p(X\mid\theta^{(t)}) \ge
+    Q(\theta^{(t+1)}\mid\theta^{(t)}) - Q(\theta^{(t)}\mid\theta^{(t)}) \ge 0$
+    (Dempster, Laird & Rubin 1977; notebook 04), up to floating-point rounding (about
+    1e-12 relative) and the ``10 * eps`` floor on $N_k$. With ``reg_covar > 0`` (the
+    default 1e-6, as in scikit-learn) the M-step returns that maximiser plus
+    $\epsilon I$, which no longer maximises $Q$, so the log-likelihood *can* decrease:
+    negligibly while $\epsilon$ is tiny against every component's variances, visibly
+    otherwise (data on a 1e-3 scale lose 0.03 nats in one iteration). Rescale such
+    data, or lower ``reg_covar``.
     """
-    X = check_array(X)
+    X = check_data_scale(check_array(X))
     n_components = check_n_components(n_components, X.shape[0])
     check_covariance_type(covariance_type)
     n_init = check_positive_int(n_init, "n_init")
@@ -412,4 +439,5 @@ def fit_em(
         history, lls, resp, converged, init_name, covariance_type, X.shape[0],
         run_log_likelihoods=np.array(run_lls), run_n_iter=np.array(run_iters),
         best_run=best_run,
+        reg_covar=reg_covar,
     )

@@ -1,11 +1,17 @@
-"""The E-step: responsibilities by Bayes' rule, in log space."""
+"""The E-step: responsibilities by Bayes' rule, in log space.
+
+The E-step itself never lowers anything: it makes the EM lower bound touch the
+log-likelihood at the current parameters. Whether a whole EM iteration can lower
+the log-likelihood depends on the M-step: never with ``reg_covar=0``, possibly with
+``reg_covar > 0`` (see the Notes of :func:`gmm_helpers.fit_em`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ._validation import check_array, check_params
-from .gaussian import _component_log_densities, logsumexp
+from .gaussian import _component_log_densities, check_representable, logsumexp
 
 
 def _weighted_log_prob(X, params):
@@ -16,9 +22,14 @@ def _weighted_log_prob(X, params):
 
 
 def _e_step(X, params):
-    """E-step without validation; returns (log_resp, log_prob_norm per sample)."""
+    """E-step without validation; returns (log_resp, log_prob_norm per sample).
+
+    Raises ValueError (not NaN responsibilities) when some log p(x_n) is below the
+    float range (:func:`gmm_helpers.gaussian.check_representable`).
+    """
     wlp = _weighted_log_prob(X, params)
     log_norm = logsumexp(wlp, axis=1)  # log p(x_n)
+    check_representable(log_norm)
     log_resp = wlp - log_norm[:, None]
     return log_resp, log_norm
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_array, check_params, check_symmetric
+from ._validation import (
+    as_real_array,
+    check_array,
+    check_params,
+    check_symmetric,
+    spd_cholesky,
+)
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -27,7 +33,7 @@ def logsumexp(a, axis=-1, keepdims=False):
     -------
     ndarray or float
     """
-    a = np.asarray(a, dtype=np.float64)
+    a = as_real_array(a, "a")
     a_max = np.max(a, axis=axis, keepdims=True)
     a_max = np.where(np.isfinite(a_max), a_max, 0.0)
     with np.errstate(divide="ignore"):
@@ -70,8 +76,8 @@ def log_gaussian_pdf(X, mean, cov):
     """
     X = check_array(X)
     d = X.shape[1]
-    mean = np.asarray(mean, dtype=np.float64)
-    cov = np.asarray(cov, dtype=np.float64)
+    mean = as_real_array(mean, "mean")
+    cov = as_real_array(cov, "cov")
     if mean.shape != (d,):
         raise ValueError(f"expected mean of shape ({d},) to match X, got shape {mean.shape}")
     if cov.shape != (d, d):
@@ -79,16 +85,33 @@ def log_gaussian_pdf(X, mean, cov):
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
         raise ValueError("expected finite mean and cov, got NaN or inf")
     # Cholesky reads only the lower triangle: an asymmetric cov would be silently
-    # replaced by its symmetric lower part, so refuse it (same test as GMMParams).
+    # replaced by its symmetric lower part, so refuse it (same tests as GMMParams).
     check_symmetric(cov, "cov")
-    try:
-        chol = np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
+    chol = spd_cholesky(cov)
+    if chol is None:
         raise ValueError(
-            "expected a symmetric positive-definite cov, got a matrix whose Cholesky "
-            "factorisation fails; add a small value to its diagonal"
-        ) from None
-    return _log_gaussian_pdf_chol(X, mean, chol)
+            "expected a symmetric positive-definite cov, got a singular or indefinite "
+            "matrix; add a small value to its diagonal"
+        )
+    out = _log_gaussian_pdf_chol(X, mean, chol)
+    check_representable(out)
+    return out
+
+
+def check_representable(log_density):
+    """Raise ValueError if a log-density fell below the float range (-1.8e308).
+
+    That happens for a covariance far too small for the distance to the data (say
+    1e-300 at distance 1e5): the true value is finite but not representable, and
+    responsibilities computed from -inf would be NaN.
+    """
+    bad = ~np.isfinite(log_density)
+    if np.any(bad):
+        raise ValueError(
+            "expected parameters under which every point has a log-density above "
+            f"-1.8e308 (the float range), got {int(bad.sum())} point(s) beyond it; "
+            "a covariance is far too small for the distance to the data"
+        )
 
 
 def _component_log_densities(X, params):

@@ -7,6 +7,7 @@ import numpy as np
 from ._validation import (
     check_array,
     check_covariance_type,
+    check_data_scale,
     check_init,
     check_n_components,
     check_nonnegative_float,
@@ -15,7 +16,12 @@ from ._validation import (
 from .kmeans import kmeans_start, random_distinct_rows
 from .mstep import _m_step
 from .params import GMMParams
-from .suffstats import SufficientStatistics, params_from_statistics
+from .suffstats import (
+    PRECISION_LIMIT,
+    SufficientStatistics,
+    moments_loss,
+    params_from_statistics,
+)
 
 
 def _init_params(X, n_components, method, rng, covariance_type, reg_covar):
@@ -44,7 +50,16 @@ def _init_params(X, n_components, method, rng, covariance_type, reg_covar):
         stats = SufficientStatistics(
             X.shape[0], hard.counts, hard.sums, hard.moments, float("nan"), shift
         )
-        params = params_from_statistics(stats, covariance_type, reg_covar)
+        diag = np.arange(d)
+        if moments_loss(hard.counts, hard.sums, hard.moments[:, diag, diag]) > PRECISION_LIMIT:
+            # a cluster far from the shift in its own units (a far outlier): its one-pass
+            # moments lost their digits, so redo the M-step two-pass on the assignment
+            labels = np.argmin(
+                ((X[:, None, :] - stats.shift - stats.Sx / np.maximum(stats.Nk, 1)[:, None])
+                 ** 2).sum(axis=-1), axis=1)
+            params = _m_step(X, np.eye(n_components)[labels], covariance_type, reg_covar)
+        else:
+            params = params_from_statistics(stats, covariance_type, reg_covar)
     if n_components > 1:
         m = params.means
         gaps = np.linalg.norm(m[:, None, :] - m[None, :, :], axis=-1)
@@ -95,7 +110,7 @@ def init_params(
     GMMParams
         No two initial means coincide.
     """
-    X = check_array(X)
+    X = check_data_scale(check_array(X))
     n_components = check_n_components(n_components, X.shape[0])
     check_init(method)
     check_covariance_type(covariance_type)

@@ -49,6 +49,7 @@ import numpy as np
 
 from ._validation import (
     check_array,
+    check_data_scale,
     check_n_components,
     check_nonnegative_float,
     check_positive_int,
@@ -404,7 +405,7 @@ def kmeans(X, n_clusters, init="k-means++", max_iter=300, random_state=None, tol
         ``centers`` (n_clusters, n_features), ``labels`` (n_samples,) of the
         final centres, their ``inertia``, ``n_iter``.
     """
-    X = check_array(X)
+    X = check_data_scale(check_array(X))
     n_clusters = check_n_components(n_clusters, X.shape[0])
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_nonnegative_float(tol, "tol")

@@ -18,12 +18,15 @@ import warnings
 import numpy as np
 
 from ._validation import (
+    as_real_array,
     check_array,
     check_covariance_type,
     check_n_components,
     check_nonnegative_float,
     check_positive_int,
     check_random_state,
+    check_symmetric,
+    spd_cholesky,
 )
 from .datasets import sample_gmm
 from .em import _is_better, fit_em
@@ -48,7 +51,7 @@ INIT_PARAMS_TO_FIT_EM = {
 
 def _to_full(values, covariance_type, n_components, n_features, name):
     """Expand scikit-learn's per-type covariance/precision shapes to (K, D, D)."""
-    a = np.asarray(values, dtype=np.float64)
+    a = as_real_array(values, name)
     k, d = n_components, n_features
     expected = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[
         covariance_type
@@ -455,7 +458,7 @@ class GaussianMixture:
                 )
             given["weights"] = weights / weights.sum() if raw.dtype != np.float64 else weights
         if self.means_init is not None:
-            means = np.asarray(self.means_init, dtype=np.float64)
+            means = as_real_array(self.means_init, "means_init")
             if means.shape != (k, n_features):
                 raise ValueError(
                     f"expected means_init of shape {(k, n_features)}, got shape {means.shape}"
@@ -466,14 +469,13 @@ class GaussianMixture:
                             "precisions_init")
             if not np.all(np.isfinite(prec)):
                 raise ValueError("expected finite precisions_init, got NaN or inf")
-            try:
-                np.linalg.cholesky(prec)
-                cov = np.linalg.inv(prec)  # user-supplied precisions: invert once, here
-            except np.linalg.LinAlgError:
+            check_symmetric(prec, "precisions_init")
+            if any(spd_cholesky(p) is None for p in prec):
                 raise ValueError(
                     "expected symmetric positive-definite precisions_init, got a singular or "
                     "indefinite one"
-                ) from None
+                )
+            cov = np.linalg.inv(prec)  # user-supplied precisions: invert once, here
             given["covariances"] = 0.5 * (cov + np.swapaxes(cov, 1, 2))
         return given
 

@@ -110,6 +110,14 @@ class ModelSelection:
         ]
 
 
+def _iterable(value):
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
+
+
 def select_model(
     X,
     n_components_range,
@@ -148,7 +156,9 @@ def select_model(
     from .em import fit_em
 
     X = check_array(X)
-    if isinstance(n_components_range, (numbers.Number, str)):
+    if isinstance(n_components_range, (numbers.Number, str)) or not _iterable(
+        n_components_range
+    ):
         raise ValueError(
             "expected n_components_range to be an iterable of int such as range(1, 7), "
             f"got {n_components_range!r}"
@@ -158,6 +168,10 @@ def select_model(
         raise ValueError("expected a non-empty n_components_range, got an empty one")
     if isinstance(covariance_types, str):  # one type: "full" is not ("f", "u", "l", "l")
         covariance_types = (covariance_types,)
+    if not _iterable(covariance_types):
+        raise ValueError(
+            f"expected covariance_types to be a str or a tuple of str, got {covariance_types!r}"
+        )
     covariance_types = tuple(covariance_types)
     if not covariance_types:
         raise ValueError("expected at least one covariance type, got an empty covariance_types")

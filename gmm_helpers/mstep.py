@@ -1,4 +1,8 @@
-"""The M-step: closed-form maximisers of the expected complete-data log-likelihood."""
+"""The M-step: closed-form maximisers of the expected complete-data log-likelihood.
+
+They are exact maximisers only for ``reg_covar=0``; see the Notes of :func:`gmm_helpers.fit_em` for
+what ``reg_covar > 0`` means for the monotonicity of EM.
+"""
 
 from __future__ import annotations
 
@@ -132,6 +136,13 @@ def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6):
     The weight update comes from a Lagrange multiplier for $\sum_k\pi_k = 1$
     (notebook 03).
 
+    Only with ``reg_covar=0`` is this the exact maximiser of the expected
+    complete-data log-likelihood, which is what makes the EM log-likelihood
+    non-decreasing; the $+\epsilon I$ of ``reg_covar > 0`` moves the covariances off
+    the maximiser, so an EM step can then lower the log-likelihood (by an amount
+    that matters once $\epsilon$ is not small against the variances, see
+    :func:`gmm_helpers.fit_em`).
+
     A component whose responsibilities all vanish does not give NaN: as in
     scikit-learn, $N_k$ is floored at ``10 * eps``, so the component keeps a
     weight of about ``1e-15 / N``, its mean falls to the responsibility-weighted
@@ -155,7 +166,8 @@ def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6):
         Non-negative, each row summing to one.
     covariance_type : {"full", "tied", "diag", "spherical"}
     reg_covar : float, default 1e-6
-        Non-negative value added to the diagonal of every covariance.
+        Non-negative value added to the diagonal of every covariance (absolute,
+        as in scikit-learn).
 
     Returns
     -------

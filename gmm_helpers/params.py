@@ -6,12 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_covariance_type, check_symmetric
+from ._validation import as_real_array, check_covariance_type, check_symmetric, spd_cholesky
 
 _SIMPLEX_ATOL = 1e-8
-# A covariance whose smallest Cholesky pivot is below this fraction of its largest
-# variance is singular to working precision (condition number above ~1e13).
-_SINGULAR_RTOL = 1e-13
 
 
 def _frozen(a):
@@ -52,14 +49,7 @@ class GMMParams:
     def __post_init__(self):
         check_covariance_type(self.covariance_type)
         for name in ("weights", "means", "covariances"):
-            value = getattr(self, name)
-            try:
-                arr = np.asarray(value, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"expected {name} to be an array of numbers, got {type(value).__name__}"
-                ) from None
-            object.__setattr__(self, name, arr)
+            object.__setattr__(self, name, as_real_array(getattr(self, name), name))
         w, m, c = self.weights, self.means, self.covariances
         if w.ndim != 1 or w.shape[0] < 1:
             raise ValueError(f"expected weights of shape (n_components,), got shape {w.shape}")
@@ -85,23 +75,35 @@ class GMMParams:
         check_symmetric(c, "covariances")
         chol = np.empty_like(c)
         for j in range(k):
-            try:
-                chol[j] = np.linalg.cholesky(c[j])
-            except np.linalg.LinAlgError:
-                chol[j] = np.nan
-            # Cholesky can "succeed" on a numerically singular matrix (a component
-            # that owns one point, without reg_covar): also require the smallest pivot
-            # to be above rounding level relative to the largest variance.
-            pivots = np.diagonal(chol[j]) ** 2
-            if not np.all(pivots > _SINGULAR_RTOL * d * np.max(np.diagonal(c[j]))):
+            # Cholesky can "succeed" on a numerically singular matrix (a component that
+            # owns one point, without reg_covar); spd_cholesky also requires every pivot
+            # to be above rounding level relative to that variable's own variance.
+            factor = spd_cholesky(c[j])
+            if factor is None:
                 raise ValueError(
                     f"expected symmetric positive-definite covariances, got component {j} "
                     "that is singular or not positive-definite"
                 )
+            chol[j] = factor
         object.__setattr__(self, "weights", _frozen(w))
         object.__setattr__(self, "means", _frozen(m))
         object.__setattr__(self, "covariances", _frozen(c))
         object.__setattr__(self, "_cholesky", _frozen(chol))
+
+    def __reduce__(self):
+        # pickle and copy.deepcopy rebuild through __init__, so the copy is validated,
+        # read-only and has its own Cholesky factors (a plain dataclass copy would have
+        # writeable arrays and a cached factor that goes stale when they change)
+        return (
+            type(self),
+            (self.weights, self.means, self.covariances, self.covariance_type),
+        )
+
+    def __copy__(self):
+        return self  # immutable
+
+    def __deepcopy__(self, memo):
+        return self.__reduce__()[0](*self.__reduce__()[1])
 
     @property
     def n_components(self) -> int:

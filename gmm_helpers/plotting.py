@@ -151,6 +151,56 @@ def _ellipse_geometry(cov, n_std: float = 2.0) -> tuple[float, float, float]:
     return width, height, angle
 
 
+def _positive_number(value, name: str) -> float:
+    """``value`` as a finite float > 0, or a ValueError (not matplotlib's TypeError)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"expected {name} to be a positive number, got {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"expected {name} to be a finite number > 0, got {value!r}")
+    return value
+
+
+def _check_figsize(figsize) -> tuple[float, float]:
+    try:
+        width, height = figsize
+    except (TypeError, ValueError):
+        raise ValueError(f"expected figsize (width, height) in inches, got {figsize!r}") from None
+    return _positive_number(width, "figsize width"), _positive_number(height, "figsize height")
+
+
+#: An ellipse is drawn at most this many times the view (plus its distance from
+#: the view) across: beyond that its visible part is indistinguishable from the
+#: true curve, and Agg would spend minutes rasterising a 1e30-wide path.
+_ELLIPSE_VIEW_CAP = 1e3
+
+
+class _ViewClippedEllipse(Ellipse):
+    """An :class:`~matplotlib.patches.Ellipse` whose drawn size is capped to the view.
+
+    ``get_width()``/``get_height()`` report the true size; only ``draw`` uses the cap:
+    :data:`_ELLIPSE_VIEW_CAP` times (view diagonal + distance of the centre from the
+    view centre). The part of the boundary inside the view then moves by less than
+    ``5e-7`` of the ellipse's size, far below a pixel.
+    """
+
+    def draw(self, renderer):
+        ax = self.axes
+        width, height = self._width, self._height
+        if ax is not None:
+            (x0, y0), (x1, y1) = ax.viewLim.get_points()
+            cx, cy = self._center
+            diag = math.hypot(x1 - x0, y1 - y0)
+            far = math.hypot(cx - 0.5 * (x0 + x1), cy - 0.5 * (y0 + y1))
+            cap = _ELLIPSE_VIEW_CAP * (diag + far)
+            if math.isfinite(cap) and cap > 0 and max(width, height) > cap:
+                self._width, self._height = min(width, cap), min(height, cap)
+        try:
+            return super().draw(renderer)
+        finally:
+            self._width, self._height = width, height
+
+
 def _check_2d(X, name: str = "X") -> np.ndarray:
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -240,13 +290,14 @@ def plot_cov_ellipse(mean, cov, ax=None, n_std: float = 2.0, **kwargs) -> Ellips
     check_symmetric(cov, "cov")
     if np.linalg.eigvalsh(cov)[0] < -1e-10 * max(1.0, abs(np.trace(cov))):
         raise ValueError("expected a positive semi-definite covariance, got a negative eigenvalue")
-    if not n_std > 0:
-        raise ValueError(f"expected n_std > 0, got {n_std}")
+    n_std = _positive_number(n_std, "n_std")
     if ax is None:
         ax = plt.gca()
     width, height, angle = _ellipse_geometry(cov, n_std)
     kwargs.setdefault("facecolor", "none")
-    ellipse = Ellipse(xy=(mean[0], mean[1]), width=width, height=height, angle=angle, **kwargs)
+    ellipse = _ViewClippedEllipse(
+        xy=(mean[0], mean[1]), width=width, height=height, angle=angle, **kwargs
+    )
     ax.add_patch(ellipse)
     return ellipse
 
@@ -375,6 +426,7 @@ def plot_gmm(
     """
     X = _check_2d(X)
     _check_params_2d(params)
+    n_std = _positive_number(n_std, "n_std")
     if ax is None:
         ax = plt.gca()
     if responsibilities is None:
@@ -448,6 +500,8 @@ def plot_em_snapshots(
     """
     X = _check_2d(X)
     _check_result(result, need_2d=True)
+    n_std = _positive_number(n_std, "n_std")
+    panel_size = _positive_number(panel_size, "panel_size")
     n_last = len(result.history) - 1
     its = snapshot_iterations(n_last, every) if iterations is None else list(iterations)
     if not its:
@@ -496,9 +550,12 @@ def plot_log_likelihood(
     r"""Log-likelihood :math:`\ln p(X|\theta^{(t)}) = \sum_n \ln\sum_k \pi_k
     \mathcal{N}(x_n|\mu_k,\Sigma_k)` against EM iteration :math:`t`.
 
-    EM never decreases it. Markers sit at the snapshot iterations (0, every, ..., last) used by
-    :func:`plot_em_snapshots`. If some step *does* decrease (by more than ``tol`` relative), the
-    offending steps are marked with red triangles and a red note says where: that is a bug.
+    Exact EM (``reg_covar=0``) never decreases it. Markers sit at the snapshot iterations (0,
+    every, ..., last) used by :func:`plot_em_snapshots`. If some step *does* decrease (by more
+    than ``tol`` relative), the offending steps are marked with red triangles and a red note
+    says where and why: with ``result.reg_covar > 0`` the regularised M-step does not maximise
+    the likelihood exactly, so a decrease is possible; otherwise it points to a bug or a
+    numerical problem.
 
     Parameters
     ----------
@@ -545,9 +602,17 @@ def plot_log_likelihood(
     drops = np.flatnonzero(np.diff(ll) < -tol * np.maximum(1.0, np.abs(ll[1:])))
     if drops.size:
         listed = ", ".join(str(int(i) + 1) for i in drops[:5]) + (" ..." if drops.size > 5 else "")
+        reg_covar = getattr(result, "reg_covar", None)
+        if name == "log-likelihood" and reg_covar:
+            why = (
+                f"reg_covar={reg_covar:g} > 0: the regularised M-step does not\n"
+                "maximise the likelihood exactly"
+            )
+        else:
+            why = "the exact updates never do this: a numerical problem"
         note = (
             f"{short} decreased at iteration {listed}\n"
-            f"(largest drop {(-np.diff(ll)[drops]).max():.3g}; exact EM never does this)"
+            f"(largest drop {(-np.diff(ll)[drops]).max():.3g}; {why})"
         )
         (flagged,) = ax.plot(drops + 1, ll[drops + 1], "v", color="#D55E00", ms=9, zorder=4)
         flagged.set_gid("decrease")
@@ -640,8 +705,9 @@ def plot_density(
             auto_x, auto_y = (lo[0], hi[0]), (lo[1], hi[1])
         xlim = auto_x if xlim is None else xlim
         ylim = auto_y if ylim is None else ylim
-    gx = np.linspace(xlim[0], xlim[1], int(n_grid))
-    gy = np.linspace(ylim[0], ylim[1], int(n_grid))
+    n_grid = gh._validation.check_positive_int(n_grid, "n_grid", minimum=2)
+    gx = np.linspace(xlim[0], xlim[1], n_grid)
+    gy = np.linspace(ylim[0], ylim[1], n_grid)
     GX, GY = np.meshgrid(gx, gy)
     logp = gh.score_samples(np.column_stack([GX.ravel(), GY.ravel()]), params)
     logp = logp.reshape(GX.shape)
@@ -712,6 +778,9 @@ def save_em_animation(
     _check_result(result, need_2d=True)
     if int(fps) < 1:
         raise ValueError(f"expected fps >= 1, got {fps}")
+    n_std = _positive_number(n_std, "n_std")
+    figsize = _check_figsize(figsize)
+    dpi = _positive_number(dpi, "dpi")
     path = Path(path)
     its = _thin(snapshot_iterations(len(result.history) - 1, every), max_frames)
     frames = its + [its[-1]] * int(round(hold_last * fps))

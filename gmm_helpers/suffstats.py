@@ -59,18 +59,19 @@ log-likelihood trajectory still agrees with the reference to 6e-14 (L = 100),
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ._validation import (
+    as_real_array,
     check_array,
     check_covariance_type,
     check_nonnegative_float,
     check_params,
     check_positive_int,
 )
-from .gaussian import _LOG_2PI
+from .gaussian import _LOG_2PI, _log_gaussian_pdf_chol, check_representable
 from .mstep import _NK_FLOOR, _m_step_params
 
 __all__ = [
@@ -90,6 +91,17 @@ EXP_FLOOR = -707.0
 #: smallest normal range (no slow path was measured for float32).
 _EXP_FLOORS = {np.dtype(np.float64): EXP_FLOOR, np.dtype(np.float32): -87.0}
 
+
+#: Largest magnification of rounding the fast pass accepts. Its expanded quadratic
+#: form loses about ``log10(far)`` digits (see :func:`_coefficients`: ~ the squared
+#: distance of a component from the shift in its own standard deviations, times the
+#: conditioning of its correlations), and its one-pass covariance about
+#: ``log10(max_i (M2_k,ii / N_k) / Sigma_k,ii)``. Beyond 1e6 (a component more than
+#: ~700 of its own standard deviations from the shift, e.g. one that owns a far
+#: outlier, or correlations within ~1e-4 of +-1) the pass is redone exactly,
+#: component by component (:meth:`_Workspace.exact_statistics`), so at most ~6 of 16
+#: digits are lost: the log-likelihood stays within ~1e-10 of the exact one.
+PRECISION_LIMIT = 1e6
 
 #: Working-set target of one chunk (feature rows + log-density rows), in bytes.
 _CHUNK_BYTES = 3 << 19  # 1.5 MiB: measured best for K = 3..10 on an EPYC with 1 MiB L2 per core
@@ -125,8 +137,10 @@ class SufficientStatistics:
         Second moments $M^{(2)}_k$ about ``shift`` (symmetric).
     log_likelihood : float
         Total log-likelihood $\ell$ of the parameters the responsibilities came from.
-    shift : ndarray of shape (n_features,)
-        The centre $a$ the moments are taken about.
+    shift : ndarray of shape (n_features,) or (n_components, n_features)
+        The centre $a$ the moments are taken about: one for all components (the
+        fast pass), or one per component, $a_k$ (the exact pass, which centres
+        every component on its own mean).
     """
 
     n_samples: int
@@ -146,24 +160,31 @@ class SufficientStatistics:
         """Dimension D of the data."""
         return int(self.Sx.shape[1])
 
+    def _shifts(self):
+        """The centre of every component, shape (K, D) (``shift`` broadcast)."""
+        return np.broadcast_to(self.shift, self.Sx.shape)
+
     def with_shift(self, shift) -> SufficientStatistics:
-        r"""The same statistics about another centre $b$.
+        r"""The same statistics about another centre $b$ (one for all, or one per component).
 
         With $d = a - b$: $M^{(1)b}_k = M^{(1)a}_k + N_k d$ and
         $M^{(2)b}_k = M^{(2)a}_k + M^{(1)a}_k d^\top + d\, M^{(1)a\top}_k + N_k d d^\top$.
         """
         shift = np.asarray(shift, dtype=np.float64)
-        if shift.shape != self.shift.shape:
-            raise ValueError(f"expected shift of shape {self.shift.shape}, got {shift.shape}")
-        d = self.shift - shift
+        if shift.shape not in (self.Sx.shape[1:], self.Sx.shape):
+            raise ValueError(
+                f"expected shift of shape {self.Sx.shape[1:]} or {self.Sx.shape}, "
+                f"got {shift.shape}"
+            )
+        d = self._shifts() - shift  # (K, D)
         if not np.any(d):
-            return self
-        Sx_d = self.Sx[:, :, None] * d[None, None, :]
+            return self if shift.shape == self.shift.shape else replace(self, shift=shift)
+        Sx_d = self.Sx[:, :, None] * d[:, None, :]
         Sxx = (
             self.Sxx
             + Sx_d
             + np.swapaxes(Sx_d, 1, 2)
-            + self.Nk[:, None, None] * np.outer(d, d)[None]
+            + self.Nk[:, None, None] * (d[:, :, None] * d[:, None, :])
         )
         Sx = self.Sx + self.Nk[:, None] * d
         return SufficientStatistics(self.n_samples, self.Nk, Sx, Sxx, self.log_likelihood, shift)
@@ -175,14 +196,24 @@ class SufficientStatistics:
             raise ValueError(
                 f"expected statistics of the same shape {self.Sx.shape}, got {other.Sx.shape}"
             )
-        other = other.with_shift(self.shift)
+        if self.shift.ndim == 1 and other.shift.ndim == 1:
+            centre = self.shift
+        else:
+            # per-component centres (from the exact pass): pool about the combined
+            # component means, as Chan et al.'s parallel variance does
+            nk = self.Nk + other.Nk
+            sums = self.Sx + self.Nk[:, None] * self._shifts()
+            sums = sums + other.Sx + other.Nk[:, None] * other._shifts()
+            safe = np.where(nk > 0, nk, 1.0)[:, None]
+            centre = np.where(nk[:, None] > 0, sums / safe, self._shifts())
+        a, b = self.with_shift(centre), other.with_shift(centre)
         return SufficientStatistics(
             self.n_samples + other.n_samples,
-            self.Nk + other.Nk,
-            self.Sx + other.Sx,
-            self.Sxx + other.Sxx,
+            a.Nk + b.Nk,
+            a.Sx + b.Sx,
+            a.Sxx + b.Sxx,
             self.log_likelihood + other.log_likelihood,
-            self.shift,
+            centre,
         )
 
     def __radd__(self, other):
@@ -246,29 +277,72 @@ def _triu(d):
 
 
 def _coefficients(params, shift):
-    r"""Coefficient rows $W$ (K, F) with $W\phi(x - a) = \log\pi_k + \log\mathcal N_k(x)$.
+    r"""Coefficient rows $W$ (K', F) with $W\phi(x - a) = \log\pi_k + \log\mathcal N_k(x)$.
 
     With $P_k = \Sigma_k^{-1} = L_k^{-\top}L_k^{-1}$ and $\tilde\mu_k = \mu_k - a$:
     $w_{k0} = \log\pi_k - \frac12(D\log 2\pi + \log\det\Sigma_k
     + \lVert L_k^{-1}\tilde\mu_k\rVert^2)$, linear part $P_k\tilde\mu_k$,
     quadratic part $-\frac12 P_{k,ii}$ and $-P_{k,ij}$ ($i<j$).
+
+    Only the components with $\pi_k > 0$ get a row (``active`` lists them): a
+    component of weight 0 has $\log\pi_k = -\infty$, its responsibilities are
+    exactly 0, and leaving it out keeps $-\infty$ out of the matrix product (where
+    $0\cdot(-\infty) = $ NaN could appear, depending on the BLAS kernel).
+
+    Returns
+    -------
+    W : ndarray of shape (n_active, F)
+    active : ndarray of int, the components that have a row
+    far : float
+        $\max_k\, u_k^\top |P_k|\, u_k$ with $u_k = |\tilde\mu_k| + 10\sigma_k$ (element-wise,
+        $\sigma_k$ the component's standard deviations) over the active components: the
+        size of the terms the expanded form adds up for the points the component owns,
+        relative to the result (about 1), so it loses about ``log10(far)`` digits. It
+        grows when the component is far from the shift in its own units (a narrow
+        component that owns a far outlier) and when its correlations are near +-1.
+        See :data:`PRECISION_LIMIT`.
     """
-    k, d = params.n_components, params.n_features
-    L = params.cholesky_factors  # Sigma_k = L_k L_k^T (computed once by GMMParams)
+    d = params.n_features
+    active = np.flatnonzero(params.weights > 0)
+    k = active.size
+    L = params.cholesky_factors[active]  # Sigma_k = L_k L_k^T (computed once by GMMParams)
     L_inv = np.linalg.solve(L, np.broadcast_to(np.eye(d), (k, d, d)))  # all K at once
     P = np.swapaxes(L_inv, 1, 2) @ L_inv  # precisions
-    mu = params.means - shift  # (K, D)
+    mu = params.means[active] - shift  # (K, D)
     z = (L_inv @ mu[:, :, None])[:, :, 0]  # L^-1 mu, so mu^T P mu = |z|^2
+    zz = np.einsum("kd,kd->k", z, z)
     log_det = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-    # a weight of exactly 0 would give log 0 = -inf, and BLAS kernels may then form
-    # 0 * -inf = NaN in padding; log(tiny) ~ -708 is just as impossible after the floor
-    log_w = np.log(np.maximum(params.weights, np.finfo(np.float64).tiny))
     iu, ju, off = _triu(d)
     W = np.empty((k, _n_features_quadratic(d)))
-    W[:, 0] = log_w - 0.5 * (d * _LOG_2PI + log_det + np.einsum("kd,kd->k", z, z))
+    W[:, 0] = np.log(params.weights[active]) - 0.5 * (d * _LOG_2PI + log_det + zz)
     W[:, 1 : 1 + d] = (P @ mu[:, :, None])[:, :, 0]
     W[:, 1 + d :] = -off * P[:, iu, ju]
-    return W
+    sd = np.sqrt(np.diagonal(params.covariances[active], axis1=1, axis2=2))
+    u = np.abs(mu) + 10.0 * sd
+    far = np.einsum("ki,kij,kj->k", u, np.abs(P), u)
+    return W, active, float(far.max())
+
+
+def _one_pass_loss(T, d):
+    r"""How much the one-pass covariances $M^{(2)}_k/N_k - \bar x_k\bar x_k^\top$ of a table
+    [N_k, M1_k, triu(M2_k)] lose: $\max_{k,i} (M^{(2)}_{k,ii}/N_k) / \Sigma_{k,ii}$, the factor by
+    which rounding in $M^{(2)}_{k,ii}/N_k$ is magnified (inf if $\Sigma_{k,ii}$ cancelled to 0)."""
+    diag = 1 + d + np.cumsum(np.r_[0, np.arange(d, 1, -1)])  # positions of M2_ii in triu
+    return moments_loss(T[:, 0], T[:, 1 : 1 + d], T[:, diag])
+
+
+def moments_loss(nk, sx, second_diag):
+    """:func:`_one_pass_loss` from N_k (K,), M1_k (K, D) and the diagonals of M2_k (K, D)."""
+    keep = nk > 0
+    if not np.any(keep):
+        return 0.0
+    second = second_diag[keep] / nk[keep, None]
+    xbar = sx[keep] / nk[keep, None]
+    var = second - xbar**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(var > 0, second / var, np.inf)
+    ratio[second == 0] = 1.0  # a constant 0 column about the shift is exact
+    return float(ratio.max())
 
 
 # --------------------------------------------------------------------------- #
@@ -302,31 +376,39 @@ class _Workspace:
         self._t = np.empty((k, self.f), dtype)
         self._views = {}
 
-    def views(self, c):
-        """Contiguous (F, c), (K, c), (c,), (c,), (c,) views for a chunk of c points."""
-        v = self._views.get(c)
+    def views(self, c, k=None):
+        """Contiguous (F, c), (k, c), (c,), (c,), (c,) views for a chunk of c points."""
+        k = self.k if k is None else k
+        v = self._views.get((c, k))
         if v is None:
             v = (
                 self._phi[: self.f * c].reshape(self.f, c),
-                self._a[: self.k * c].reshape(self.k, c),
+                self._a[: k * c].reshape(k, c),
                 self._m[:c],
                 self._s[:c],
                 self._floor[:c],
             )
-            self._views[c] = v
+            self._views[(c, k)] = v
         return v
 
     def log_prob_chunk(self, W, start, stop):
         """Fill E = exp(A - m) (floored), s = sum_k E and m for rows start:stop.
 
+        ``W`` holds the rows of the active components only (see
+        :func:`_coefficients`); E has one row per active component.
         Returns the views (phi, E, m, s) and the chunk's total log-likelihood.
         """
         d = self.d
-        phi, A, m, s, floor = self.views(stop - start)
+        phi, A, m, s, floor = self.views(stop - start, W.shape[0])
         phi[0] = 1.0  # the constant feature (statistics() scales it by 1/s in place)
         np.subtract(self.X[start:stop].T, self.shift[:, None], out=phi[1 : 1 + d])
         _fill_quadratic_rows(phi, d)
         np.matmul(W, phi, out=A)  # log pi_k + log N_k, component-major (K, c)
+        return (phi, *self._normalise(A, m, s, floor))
+
+    @staticmethod
+    def _normalise(A, m, s, floor):
+        """A (K, c) of log pi_k N_k -> E = exp(A - m) (floored), m, s, chunk log-likelihood."""
         np.max(A, axis=0, out=m)
         np.subtract(A, m, out=A)
         np.maximum(A, floor, out=A)  # keep exp on its fast path
@@ -335,12 +417,36 @@ class _Workspace:
         # log p(x_n) = m_n + log s_n; reuse ``m`` for it once it is summed
         ll = float(np.sum(m, dtype=np.float64))
         ll += float(np.sum(np.log(s, out=m), dtype=np.float64))
-        return phi, A, m, s, ll
+        return A, m, s, ll
+
+    def exact_log_prob_chunk(self, params, active, start, stop):
+        r"""Like :meth:`log_prob_chunk`, but every $\log\mathcal N_k$ is computed about
+        its own mean, $-\frac12(D\log 2\pi + \log\det\Sigma_k + \lVert L_k^{-1}(x-\mu_k)
+        \rVert^2)$, as :func:`gmm_helpers.e_step` does (float64 whatever ``dtype``)."""
+        c = stop - start
+        A = np.empty((active.size, c))
+        X = self.X[start:stop]
+        for row, j in enumerate(active):
+            A[row] = np.log(params.weights[j]) + _log_gaussian_pdf_chol(
+                X, params.means[j], params.cholesky_factors[j]
+            )
+        check_representable(A.max(axis=0))
+        m, s = np.empty(c), np.empty(c)
+        return self._normalise(A, m, s, np.full(c, EXP_FLOOR))
 
     def statistics(self, params):
-        """One fused E+M pass over all chunks; returns SufficientStatistics."""
-        W = _coefficients(params, self.shift).astype(self.dtype, copy=False)
+        """One fused E+M pass over all chunks; returns SufficientStatistics.
+
+        Falls back to :meth:`exact_statistics` when the fast pass would lose more
+        than ``log10(PRECISION_LIMIT)`` digits (a component far from the shift
+        relative to its own width, before or after the M-step).
+        """
+        W, active, far = _coefficients(params, self.shift)
+        if far > PRECISION_LIMIT:
+            return self.exact_statistics(params, active)
+        W = W.astype(self.dtype, copy=False)
         total = np.zeros((self.k, self.f))  # float64 whatever the working dtype
+        t = self._t[: active.size]
         ll = 0.0
         for start in range(0, self.n, self.chunk):
             stop = min(start + self.chunk, self.n)
@@ -349,9 +455,49 @@ class _Workspace:
             # responsibilities are E / s; fold 1/s into the features (F rows, not K)
             np.reciprocal(s, out=s)
             np.multiply(phi, s, out=phi)
-            np.matmul(E, phi.T, out=self._t)  # [N_k, S_k, triu(Q_k)] for this chunk
-            total += self._t
+            np.matmul(E, phi.T, out=t)  # [N_k, M1_k, triu(M2_k)] for this chunk
+            total[active] += t
+        if not np.isfinite(ll) or _one_pass_loss(total, self.d) > PRECISION_LIMIT:
+            return self.exact_statistics(params, active)
         return _statistics_from_table(total, self.n, ll, self.shift)
+
+    def _exact_responsibilities(self, params, active, start, stop):
+        E, _, s, ll = self.exact_log_prob_chunk(params, active, start, stop)
+        return E / s, ll
+
+    def exact_statistics(self, params, active=None):
+        r"""Two exact passes: responsibilities about each component's own mean, then the
+        moments about each component's new mean $\bar x_k$ (per-component ``shift``).
+
+        Pass 1 sums $N_k$, $\sum_n\gamma_{nk}(x_n - a)$ and the log-likelihood; pass 2
+        recomputes the responsibilities chunk by chunk (memory stays independent of N)
+        and sums $M^{(1)}_k$, $M^{(2)}_k$ about $\bar x_k$, so
+        $M^{(2)}_k/N_k - \bar x_k\bar x_k^\top$ has nothing left to cancel. About twice the
+        cost of the reference E-step.
+        """
+        if active is None:
+            active = np.flatnonzero(params.weights > 0)
+        k, d = self.k, self.d
+        nk, sx, ll = np.zeros(k), np.zeros((k, d)), 0.0
+        for start in range(0, self.n, self.chunk):
+            stop = min(start + self.chunk, self.n)
+            R, ll_chunk = self._exact_responsibilities(params, active, start, stop)
+            ll += ll_chunk
+            nk[active] += R.sum(axis=1)
+            sx[active] += R @ (self.X[start:stop] - self.shift)
+        # the M-step's means (N_k floored as in params_from_statistics): the centres
+        centres = self.shift + (sx - _NK_FLOOR * self.shift) / (nk + _NK_FLOOR)[:, None]
+        Sx, Sxx = np.zeros((k, d)), np.zeros((k, d, d))
+        for start in range(0, self.n, self.chunk):
+            stop = min(start + self.chunk, self.n)
+            R, _ = self._exact_responsibilities(params, active, start, stop)
+            X = self.X[start:stop]
+            for row, j in enumerate(active):
+                diff = X - centres[j]
+                Sx[j] += R[row] @ diff
+                Sxx[j] += (R[row] * diff.T) @ diff
+        Sxx = 0.5 * (Sxx + np.swapaxes(Sxx, 1, 2))
+        return SufficientStatistics(self.n, nk, Sx, Sxx, float(ll), centres)
 
 
 def _statistics_from_table(T, n, ll, shift):
@@ -397,7 +543,7 @@ def _check_dtype(dtype):
 
 
 def _check_shift(shift, n_features):
-    shift = np.asarray(shift, dtype=np.float64)
+    shift = as_real_array(shift, "shift")
     if shift.shape != (n_features,) or not np.all(np.isfinite(shift)):
         raise ValueError(f"expected a finite shift of shape ({n_features},), got {shift!r}")
     return shift
@@ -434,7 +580,11 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
         Points per chunk; by default about 1.5 MiB of working buffers.
         Results do not depend on it beyond rounding (~1e-13 relative).
     shift : array-like of shape (n_features,), optional
-        Centre subtracted from every point; default the mean of ``X``.
+        Centre subtracted from every point; default the mean of ``X``. When the fast
+        pass would lose digits (see :data:`PRECISION_LIMIT`) the exact pass runs
+        instead; without ``shift`` its moments are then about each component's own
+        mean (``stats.shift`` of shape (K, D), the precise input for the M-step),
+        with ``shift`` they are moved back to it.
     dtype : {numpy.float64, numpy.float32}
         Working precision of the chunk buffers (the sums are accumulated in
         float64 either way). float32 is about 1.6x faster and keeps the
@@ -445,9 +595,15 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
     -------
     SufficientStatistics
     """
+    given = shift is not None
     X, shift, chunk_size = _prepare(X, params, shift, chunk_size)
     dtype = _check_dtype(dtype)
-    return _Workspace(X, params.n_components, shift, chunk_size, dtype).statistics(params)
+    stats = _Workspace(X, params.n_components, shift, chunk_size, dtype).statistics(params)
+    if given and stats.shift.shape != shift.shape:
+        # the exact pass centred each component on its own mean; the caller asked for
+        # moments about ``shift`` (e.g. to add chunks up), so move them there
+        stats = stats.with_shift(shift)
+    return stats
 
 
 def responsibilities_chunked(X, params, *, chunk_size=None, shift=None, out=None):
@@ -490,13 +646,21 @@ def _responsibilities(X, params, *, shift=None, chunk_size=None, out=None):
     shift, chunk_size = _defaults(X, k, shift, chunk_size)
     resp_t = np.empty((k, n)) if out is None else out.T
     ws = _Workspace(X, k, shift, chunk_size)
-    W = _coefficients(params, shift)
+    W, active, far = _coefficients(params, shift)
+    if active.size < k:
+        resp_t[:] = 0.0  # components of weight 0 own nothing
     ll = 0.0
     for start in range(0, n, ws.chunk):
         stop = min(start + ws.chunk, n)
-        _, E, _, s, ll_chunk = ws.log_prob_chunk(W, start, stop)
+        if far <= PRECISION_LIMIT:
+            _, E, _, s, ll_chunk = ws.log_prob_chunk(W, start, stop)
+        if far > PRECISION_LIMIT or not np.isfinite(ll_chunk):
+            E, _, s, ll_chunk = ws.exact_log_prob_chunk(params, active, start, stop)
         ll += ll_chunk
-        np.divide(E, s, out=resp_t[:, start:stop])
+        if active.size < k:
+            resp_t[active, start:stop] = E / s
+        else:
+            np.divide(E, s, out=resp_t[:, start:stop])
     return (resp_t.T if out is None else out), ll
 
 
@@ -506,15 +670,22 @@ def _responsibilities(X, params, *, shift=None, chunk_size=None, out=None):
 def params_from_statistics(stats, covariance_type="full", reg_covar=1e-6):
     r"""The M-step (Bishop eqs. 9.24-9.27) from sufficient statistics alone.
 
-    With $N_k$ floored at ``10 * eps`` (as :func:`gmm_helpers.m_step` and
-    scikit-learn do), $\bar x_k = M^{(1)}_k / N_k$ (about the shift $a$):
+    With $\tilde N_k = N_k + 10\,\varepsilon$ (the floor of :func:`gmm_helpers.m_step`
+    and scikit-learn) and moments about $a_k$ (``shift``, one centre or one per
+    component), the mean $\mu_k = \sum_n\gamma_{nk}x_n/\tilde N_k$ is
+    $a_k + \bar x_k$ with $\bar x_k = (M^{(1)}_k - 10\varepsilon\, a_k)/\tilde N_k$, and
 
-    $$\pi_k = \frac{N_k}{N}, \qquad \mu_k = a + \bar x_k, \qquad
-      \Sigma_k = \frac{M^{(2)}_k}{N_k} - \bar x_k \bar x_k^\top + \epsilon I .$$
+    $$\pi_k = \frac{\tilde N_k}{\sum_j \tilde N_j}, \qquad
+      \Sigma_k = \frac{M^{(2)}_k - M^{(1)}_k\bar x_k^\top - \bar x_k M^{(1)\top}_k
+      + N_k\bar x_k\bar x_k^\top}{\tilde N_k} + \epsilon I ,$$
 
-    ``"tied"`` pools $\Sigma = \frac1N\sum_k (M^{(2)}_k - N_k\bar x_k\bar x_k^\top)$,
+    exactly the reference M-step's formulas rewritten in the moments, so the two
+    engines agree also for (nearly) empty components.
+    ``"tied"`` pools the numerators over $k$ and divides by $\sum_k\tilde N_k$,
     ``"diag"`` keeps the diagonal of $\Sigma_k$ and ``"spherical"`` its mean —
     the same maths as scikit-learn's ``_estimate_gaussian_covariances_*``.
+    The M-step maximises the expected complete-data log-likelihood exactly
+    only for ``reg_covar=0`` (see :func:`gmm_helpers.fit_em`).
 
     Parameters
     ----------
@@ -534,18 +705,27 @@ def params_from_statistics(stats, covariance_type="full", reg_covar=1e-6):
     reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
     k, d = stats.n_components, stats.n_features
     nk = stats.Nk + _NK_FLOOR
-    xbar = stats.Sx / nk[:, None]  # centred means
+    shifts = stats._shifts()  # (K, D): a_k
+    # mean_k = sum_n g_nk x_n / (N_k + floor), as m_step; about a_k that is
+    xbar = (stats.Sx - _NK_FLOOR * shifts) / nk[:, None]
+    # sum_n g_nk (x_n - mean_k)(x_n - mean_k)^T from the moments about a_k
+    Sx_xbar = stats.Sx[:, :, None] * xbar[:, None, :]
+    scatter = (
+        stats.Sxx
+        - Sx_xbar
+        - np.swapaxes(Sx_xbar, 1, 2)
+        + stats.Nk[:, None, None] * (xbar[:, :, None] * xbar[:, None, :])
+    )
     diag = np.arange(d)
     if covariance_type == "full":
-        cov = stats.Sxx / nk[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
+        cov = scatter / nk[:, None, None]
         cov[:, diag, diag] += reg_covar
     elif covariance_type == "tied":
-        scatter = stats.Sxx.sum(axis=0) - (nk[:, None] * xbar).T @ xbar
-        tied = scatter / nk.sum()
+        tied = scatter.sum(axis=0) / nk.sum()
         tied[diag, diag] += reg_covar
         cov = np.broadcast_to(tied, (k, d, d)).copy()
     else:
-        var = stats.Sxx[:, diag, diag] / nk[:, None] - xbar**2
+        var = scatter[:, diag, diag] / nk[:, None]
         if covariance_type == "spherical":
             var = np.broadcast_to(var.mean(axis=1, keepdims=True), (k, d))
         cov = np.zeros((k, d, d))
@@ -555,7 +735,7 @@ def params_from_statistics(stats, covariance_type="full", reg_covar=1e-6):
     cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
     weights = nk / stats.n_samples
     weights = weights / weights.sum()
-    means = stats.shift + xbar
+    means = shifts + xbar
     return _m_step_params(weights, means, cov, covariance_type, reg_covar)
 
 
