@@ -1225,7 +1225,8 @@ def _check_em_answer(out, X, start, max_iter, tol, desc):
               "Hint: it is Σ_n log Σ_k π_k N(x_n | μ_k, Σ_k) at history[t] (your E-step's "
               "second output).")
     if np.any(np.diff(lls) < -ll_rtol * np.abs(lls[1:]) - 1e-9):
-        _fail(f"{where} the log-likelihood decreased; EM never decreases it.")
+        _fail(f"{where} the log-likelihood decreased; on these problems (where reg_covar is "
+              "negligible) EM never decreases it.")
     if T > max_iter:
         _fail(f"{where} the loop ran {T} iterations, more than max_iter={max_iter}.",
               "Hint: `for t in range(max_iter):` runs exactly max_iter iterations at most.")
