@@ -595,15 +595,24 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
     -------
     SufficientStatistics
     """
-    given = shift is not None
-    X, shift, chunk_size = _prepare(X, params, shift, chunk_size)
-    dtype = _check_dtype(dtype)
-    stats = _Workspace(X, params.n_components, shift, chunk_size, dtype).statistics(params)
-    if given and stats.shift.shape != shift.shape:
+    stats = _pass_statistics(X, params, shift, chunk_size, dtype)
+    if shift is not None and stats.shift.shape != (stats.n_features,):
         # the exact pass centred each component on its own mean; the caller asked for
-        # moments about ``shift`` (e.g. to add chunks up), so move them there
+        # moments about ``shift``, so move them there
         stats = stats.with_shift(shift)
     return stats
+
+
+def _pass_statistics(X, params, shift=None, chunk_size=None, dtype=np.float64):
+    """:func:`compute_statistics` without moving the exact pass's moments back to ``shift``.
+
+    The moments stay about each component's own mean when the exact pass ran, which is
+    what statistics that are summed (``+`` pools them per component) should carry:
+    moving them back to a common centre first would lose the digits the exact pass kept.
+    """
+    X, shift, chunk_size = _prepare(X, params, shift, chunk_size)
+    dtype = _check_dtype(dtype)
+    return _Workspace(X, params.n_components, shift, chunk_size, dtype).statistics(params)
 
 
 def responsibilities_chunked(X, params, *, chunk_size=None, shift=None, out=None):

@@ -174,6 +174,80 @@ def test_bad_input(data):
         gd.fit_em_dask(unknown, 3)
 
 
+def outlier_data(distance):
+    """Issue 13's far outlier: N(0, I) in 2-D plus one point at (distance, 0)."""
+    X = np.random.default_rng(1).normal(size=(200, 2))
+    return np.vstack([X, [[distance, 0.0]]])
+
+
+# the outlier inside a block of 50 (5 blocks), inside one of 37 (6 blocks), or alone in one
+FAR_CHUNKS = [(50, 2), (37, 2), ((100, 100, 1), (2,))]
+
+
+@pytest.mark.parametrize("chunks", FAR_CHUNKS)
+@pytest.mark.parametrize("distance", [1e5, 1e6])
+def test_far_outlier_fit_is_exact_like_the_reference(distance, chunks):
+    """Issue 13 in the Dask engine: blocks whose one-pass moments would lose their digits
+    take the exact pass, and their moments are pooled about each component's own mean
+    instead of being moved back to the common shift (main refuses this fit: 'singular')."""
+    X = outlier_data(distance)
+    start = gh.fit_em(X, 2, random_state=0, max_iter=0).history[0]
+    kw = dict(initial_params=start, max_iter=40, tol=0.0)
+    ref = gh.fit_em(X, 2, engine="reference", **kw)
+    Xd = da.from_array(X, chunks=chunks)
+    got = gd.fit_em_dask(Xd, 2, **kw)
+    assert got.n_iter == ref.n_iter == 40
+    np.testing.assert_allclose(got.log_likelihoods, ref.log_likelihoods, rtol=1e-8, atol=0)
+    for params, ll in zip(got.history, got.log_likelihoods):
+        # every reported value is the log-likelihood of the parameters it belongs to
+        assert ll == pytest.approx(gh.log_likelihood(X, params), rel=1e-12)
+    np.testing.assert_allclose(got.params.weights, ref.params.weights, rtol=1e-8)
+    np.testing.assert_allclose(got.params.means, ref.params.means, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(got.params.covariances, ref.params.covariances, rtol=1e-8,
+                               atol=1e-14)
+    # the outlier has a component of its own, as in the reference
+    assert np.any(np.abs(got.params.means[:, 0] - distance) < 1e-6 * distance)
+    again = gd.fit_em_dask(Xd, 2, **kw)  # a fixed order of the block sums: deterministic
+    np.testing.assert_array_equal(again.log_likelihoods, got.log_likelihoods)
+    np.testing.assert_array_equal(again.params.covariances, got.params.covariances)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("distance", [1e4, 1e5, 1e6])
+def test_far_outlier_fit_is_exact_for_every_covariance_type(distance, covariance_type):
+    """main: 1.4e-5 relative off at 1e4 ("full", "diag", "spherical"), 'singular' at 1e5."""
+    X = outlier_data(distance)
+    kw = dict(covariance_type=covariance_type, random_state=0, max_iter=30, tol=0.0)
+    ref = gh.fit_em(X, 2, engine="reference", **kw)  # n <= init_sample_size: the same start
+    got = gd.fit_em_dask(da.from_array(X, chunks=(50, 2)), 2, **kw)
+    np.testing.assert_array_equal(got.history[0].means, ref.history[0].means)
+    np.testing.assert_allclose(got.log_likelihoods, ref.log_likelihoods, rtol=1e-8, atol=0)
+    assert got.log_likelihoods[-1] == pytest.approx(gh.log_likelihood(X, got.params), rel=1e-12)
+
+
+def test_dask_statistics_of_a_far_component_give_the_exact_m_step():
+    """Without a shift the pooled moments stay about each component's own mean (the
+    exact input of the M-step); with one they come back about it, as compute_statistics."""
+    X = outlier_data(1e6)
+    params = gh.fit_em(X, 2, random_state=0, max_iter=5, tol=0.0, engine="reference").params
+    Xd = da.from_array(X, chunks=(37, 2))
+    stats = gd.dask_statistics(Xd, params, split_every=2)
+    assert stats.shift.shape == (2, 2)
+    resp, ll = gh.e_step(X, params)
+    want = gh.m_step(X, resp)
+    got = gh.params_from_statistics(stats)
+    np.testing.assert_allclose(got.weights, want.weights, rtol=1e-10)
+    np.testing.assert_allclose(got.means, want.means, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got.covariances, want.covariances, rtol=1e-8, atol=1e-14)
+    assert stats.log_likelihood == pytest.approx(ll, rel=1e-12)
+    shift = X.mean(axis=0)
+    about = gd.dask_statistics(Xd, params, shift=shift, split_every=2)
+    whole = gh.compute_statistics(X, params, shift=shift)
+    assert about.shift.shape == (2,)
+    np.testing.assert_allclose(about.Nk, whole.Nk, rtol=1e-12)
+    np.testing.assert_allclose(about.Sxx, whole.Sxx, rtol=1e-10)
+
+
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
