@@ -287,3 +287,22 @@ def test_readme_links_keep_their_anchor_on_the_site():
         course.relink(page, ".slides.html")
         == '<a href="index.html">n</a> <a href="index.html">i</a>'
     )
+
+
+def test_links_to_project_files_are_published_and_solutions_are_not(tmp_path):
+    """A page's links into notebooks/: published notebooks and Markdown beside them get pages on
+    the site; solutions, teacher notebooks and the instructor's notes become plain text."""
+    page = (
+        '<a href="project/starter.ipynb">starter</a> <a href="project/report_template.md">tmpl</a> '
+        '<a href="solutions/">sol</a> <a href="project/starter_teacher.ipynb">teacher</a> '
+        '<a href="LESSON_PLAN.md">plan</a> <a href="https://example.org">web</a>'
+    )
+    out = course.publish_linked_files(page, course.NOTEBOOKS, tmp_path)
+    assert '<a href="project__starter.html">starter</a>' in out
+    assert '<a href="project__report_template.html">tmpl</a>' in out
+    assert (tmp_path / "project__report_template.html").is_file()
+    for text in ("sol", "teacher", "plan"):
+        assert f"{text} (in the repository, not on this site)" in out
+    assert "solutions/" not in out and "_teacher" not in out and "LESSON_PLAN" not in out
+    assert '<a href="https://example.org">web</a>' in out  # not a project file: left alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project__report_template.html"]

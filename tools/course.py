@@ -546,6 +546,9 @@ def build_slides(out: Path, notebooks: list[Path] | None = None) -> list[dict]:
         )
         page = page.replace("</head>", _COMMON_CSS + _SLIDE_CSS + "</head>", 1)
         page = relink(page, ".slides.html")
+        page = publish_linked_files(
+            page, path.parent, out, notebook_page=lambda rel: f"{rel.stem}.slides.html"
+        )
         name = f"{path.stem}.slides.html"
         check_offline(page, name)
         (out / name).write_text(page, encoding="utf-8")
@@ -609,6 +612,7 @@ def build_site(out: Path) -> list[dict]:
         page = _strip_cdn_scripts(_export(nb, ex))
         page = page.replace("</head>", _COMMON_CSS + "</head>", 1)
         page = relink(page, ".html", guide=GUIDE_PAGE if has_guide else None)
+        page = publish_linked_files(page, path.parent, out)
         links = f'<a href="{path.name}">download the notebook</a>'
         if path.stem in decks:
             links += f' &middot; <a href="slides/{path.stem}.slides.html">slides</a>'
@@ -635,24 +639,79 @@ def build_guide(out: Path) -> bool:
     readme = NOTEBOOKS / "README.md"
     if not readme.is_file():
         return False
+    _markdown_page(readme, out / GUIDE_PAGE, "Course guide")
+    return True
+
+
+def _markdown_page(source: Path, target: Path, title: str) -> None:
+    """One Markdown file as a standalone page of the site (pandoc, math as MathML)."""
     import pypandoc
 
     body = pypandoc.convert_text(
-        readme.read_text(encoding="utf-8"), "html", format="markdown", extra_args=["--mathml"]
+        source.read_text(encoding="utf-8"),
+        "html",
+        format="markdown",
+        extra_args=["--mathml", "--wrap=none"],
     )
     body = relink(body, ".html", guide=GUIDE_PAGE)
+    body = publish_linked_files(body, source.parent, target.parent)
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
-        "<title>Course guide</title><style>body{font-family:sans-serif;max-width:900px;"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:900px;"
         "margin:2em auto;padding:0 1em;line-height:1.5;color:#222} table{border-collapse:"
         "collapse} td,th{border:1px solid #ccc;padding:3px 8px} a{color:#1a5fb4}</style>"
         '</head><body><p><a href="index.html">Course home</a></p>'
         f"{body}</body></html>"
     )
-    check_offline(page, GUIDE_PAGE)
-    (out / GUIDE_PAGE).write_text(page, encoding="utf-8")
-    return True
+    check_offline(page, target.name)
+    target.write_text(page, encoding="utf-8")
+
+
+#: instructor material next to the notebooks: never published, links to it become plain text
+INSTRUCTOR_FILES = ("LESSON_PLAN.md", "presenter_notes.md")
+
+
+def _site_name(rel: PurePosixPath) -> str:
+    """The flat name of a file's page on the site (``project/x.md`` -> ``project__x.html``)."""
+    return "__".join(rel.with_suffix(".html").parts)
+
+
+def publish_linked_files(page: str, folder: Path, out: Path, notebook_page=None) -> str:
+    """Point a page's relative links to the project's files at their pages on the site.
+
+    ``page`` was made from a file in ``folder`` (``notebooks/`` or below it). A link to a published
+    notebook (``project/starter.ipynb``) goes to its page (``project__starter.html``); a link to a
+    Markdown file beside published notebooks (the project's report template) publishes that file as
+    a page; a link to what students may not see on the site (``solutions/``, a ``*_teacher``
+    notebook, the instructor's notes) is replaced by its text, marked "in the repository".
+    ``notebook_page(rel)`` names a notebook's page (default :func:`_site_name`; the decks use
+    ``NN_x.slides.html``). Markdown pages are written into ``out``.
+    """
+    notebook_page = notebook_page or _site_name
+
+    def repl(m):
+        href, anchor, text = m[1], m[2] or "", m[3]
+        try:
+            rel = (folder / href).resolve().relative_to(NOTEBOOKS.resolve())
+            rel = PurePosixPath(rel.as_posix())
+        except ValueError:
+            return m[0]  # outside notebooks/: not ours to rewrite
+        hidden = (any(part == "solutions" for part in rel.parts) or "_teacher" in rel.name
+                  or rel.name in INSTRUCTOR_FILES)  # fmt: skip
+        if hidden:
+            return f"{text} (in the repository, not on this site)"
+        source = NOTEBOOKS / rel
+        if rel.suffix == ".ipynb" and student_visible(rel) and source.is_file():
+            return f'<a href="{notebook_page(rel)}{anchor}">{text}</a>'
+        if rel.suffix == ".md" and rel.name != "README.md" and source.is_file():
+            target = out / _site_name(rel)
+            if not target.exists():
+                _markdown_page(source, target, rel.stem.replace("_", " "))
+            return f'<a href="{_site_name(rel)}{anchor}">{text}</a>'
+        return m[0]
+
+    return re.sub(r'<a\s+href="([^"#:]+)(#[^"]*)?">(.*?)</a>', repl, page, flags=re.S)
 
 
 def _index(pages, decks, notebooks, guide=False) -> str:
