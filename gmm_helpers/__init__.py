@@ -7,6 +7,7 @@ notebook that derives it.
 """
 
 from ._special import digamma, gammaln, multivariate_gammaln
+from ._threads import default_n_threads
 from .bayes import (
     MAPEMResult,
     NIWPrior,
@@ -114,6 +115,7 @@ __all__ = [
     "bic",
     "component_log_densities",
     "compute_statistics",
+    "default_n_threads",
     "default_map_prior",
     "default_variational_prior",
     "digamma",

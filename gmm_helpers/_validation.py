@@ -68,6 +68,23 @@ def spd_cholesky(c):
     return chol
 
 
+def spd_cholesky_batched(c):
+    """:func:`spd_cholesky` of every matrix of a stack ``c`` (K, D, D) in one call, or None if
+    any of them is not positive-definite by the same rule (the factors are the same numbers:
+    NumPy factors a stack matrix by matrix with the same LAPACK routine)."""
+    var = np.diagonal(c, axis1=1, axis2=2)
+    if not np.all(var > 0) or not np.all(np.isfinite(c)):
+        return None
+    try:
+        chol = np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        return None
+    pivots = np.diagonal(chol, axis1=1, axis2=2) ** 2 / var
+    if not (np.all(np.isfinite(chol)) and np.all(pivots > SINGULAR_RTOL * c.shape[-1])):
+        return None
+    return chol
+
+
 def check_array(X, name="X", *, min_samples=1, n_features=None):
     """Return ``X`` as a finite float64 array of shape (n_samples, n_features).
 
@@ -117,7 +134,8 @@ def check_data_scale(X, name="X"):
     to rescale (for example with :func:`gmm_helpers.standardize`).
     """
     low, high = DATA_SCALE_LIMITS
-    biggest = float(np.max(np.abs(X)))
+    # max(|max|, |min|), not max(abs(X)): no temporary the size of X
+    biggest = max(abs(float(X.max())), abs(float(X.min())))
     if biggest > high:
         raise ValueError(
             f"expected {name} with |values| <= {high:g} (squared distances must stay finite), "

@@ -25,11 +25,13 @@ The log-likelihood cannot decrease from one iteration to the next exactly when
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
+from ._threads import check_n_threads
 from ._validation import (
     check_array,
     check_covariance_type,
@@ -71,7 +73,12 @@ class EMResult:
     responsibilities : ndarray of shape (n_samples, n_components)
         Responsibilities of the fit's own E-step under the final parameters: the
         plain E-step (:func:`e_step`) for maximum-likelihood and MAP fits, the
-        variational $r_{nk}$ for ``fit_variational``.
+        variational $r_{nk}$ for ``fit_variational``. The default engine of
+        :func:`fit_em` computes them **on first access**, from the ``X`` it was
+        fitted to (the result keeps a reference to it, and a checksum taken at fit
+        time): an (N, K) array is N*K*8 bytes, more than the fit itself needs. If
+        ``X`` was changed in place after the fit, the access raises ``ValueError``
+        rather than return the responsibilities of other data.
     converged : bool
     n_iter : int
         EM iterations (E-step + M-step) run by the best run.
@@ -182,6 +189,82 @@ class EMResult:
             f"{type(self).__name__}(n_components={self.params.n_components}, "
             f"{self._repr_fields()}, {objective}log_likelihood={self.log_likelihoods[-1]:.4f})"
         )
+
+
+class _Deferred:
+    """The responsibilities of ``params`` on ``X``, computed when first asked for.
+
+    Keeps a reference to ``X`` (no copy) and a CRC-32 checksum of its bytes taken at
+    fit time; :attr:`EMResult.responsibilities` calls :meth:`compute` once and then
+    keeps the array (and lets go of ``X``).
+    """
+
+    def __init__(self, X, params, n_threads=1):
+        self.X, self.params, self.n_threads = X, params, n_threads
+        self.shape, self.checksum = X.shape, _checksum(X)
+
+    def compute(self):
+        X = self.X
+        if X.shape != self.shape or _checksum(X) != self.checksum:
+            raise ValueError(
+                f"expected the data X of shape {self.shape} that this result was fitted to, "
+                f"unchanged; got X of shape {X.shape} with other values (it was changed in "
+                "place after the fit), so its responsibilities would not be the fit's. Refit, "
+                "or call result.responsibilities_at(X_fitted, -1) with the original data."
+            )
+        return _responsibilities(X, self.params, n_threads=self.n_threads)[0]
+
+
+def _checksum(X, block=1 << 16):
+    """CRC-32 of the bytes of ``X`` in C order (about 1.7 GB/s; non-contiguous ``X`` is
+    copied ``block`` rows at a time, so no temporary grows with N)."""
+    if X.flags.c_contiguous:
+        return zlib.crc32(X)
+    crc = 0
+    for start in range(0, X.shape[0], block):
+        crc = zlib.crc32(np.ascontiguousarray(X[start : start + block]), crc)
+    return crc
+
+
+class _Dropped(_Deferred):
+    """Deferred responsibilities whose data were let go (:func:`_without_data`)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def compute(self):
+        raise ValueError(
+            f"expected a result that keeps its data, got one whose X (shape {self.shape}) "
+            "was not kept (GaussianMixture keeps no training data, as scikit-learn's does "
+            "not); compute them with predict_proba(X) or result.responsibilities_at(X, -1)."
+        )
+
+
+def _without_data(result):
+    """``result`` with deferred responsibilities let go of ``X`` (in place; returned)."""
+    value = result.__dict__.get("_responsibilities")
+    if isinstance(value, _Deferred) and not isinstance(value, _Dropped):
+        result.__dict__["_responsibilities"] = _Dropped(value.shape)
+    return result
+
+
+def _get_responsibilities(self):
+    value = self.__dict__["_responsibilities"]
+    if isinstance(value, _Deferred):
+        value = value.compute()
+        self.__dict__["_responsibilities"] = value
+    return value
+
+
+def _set_responsibilities(self, value):
+    self.__dict__["_responsibilities"] = value
+
+
+# a property over the dataclass field: EMResult(..., responsibilities=...) stores the array
+# or a _Deferred, and reading the attribute computes a _Deferred once
+EMResult.responsibilities = property(
+    _get_responsibilities, _set_responsibilities, doc="See :class:`EMResult`."
+)
 
 
 def _monotone_slack(previous):
@@ -324,14 +407,18 @@ def _check_start(initial_params, init, n_features, n_components):
     return check_init(init)
 
 
-def _run_em(X, params, covariance_type, max_iter, tol, reg_covar, engine="reference"):
+def _run_em(
+    X, params, covariance_type, max_iter, tol, reg_covar, engine="reference", n_threads=1
+):
     """One EM run from ``params``; returns (history, log_likelihoods, resp, converged).
 
-    With ``engine="suffstats"`` ``resp`` is None: :func:`fit_em` computes the
-    responsibilities once, for the run it keeps.
+    With ``engine="suffstats"`` ``resp`` is None: :func:`fit_em` defers the
+    responsibilities of the run it keeps to their first access.
     """
     if engine == "suffstats":
-        e_side, m_side = _suffstats_sides(X, params.n_components, covariance_type, reg_covar)
+        e_side, m_side = _suffstats_sides(
+            X, params.n_components, covariance_type, reg_covar, n_threads=n_threads
+        )
     else:
         e_side, m_side = _reference_sides(X, covariance_type, reg_covar)
     history, lls, e_out, converged = _em_loop(params, e_side, m_side, X.shape[0], max_iter, tol)
@@ -351,6 +438,7 @@ def fit_em(
     random_state=None,
     initial_params=None,
     engine="suffstats",
+    n_threads=None,
 ):
     r"""Fit a Gaussian mixture by Expectation-Maximization.
 
@@ -389,6 +477,11 @@ def fit_em(
         statistics (:mod:`gmm_helpers.suffstats`, notebook 09); ``"reference"``
         iterates the readable :func:`e_step` and :func:`m_step`. Both give the
         same iterations (to ~1e-10 relative).
+    n_threads : int, optional
+        Threads the default engine shares its chunks among (the reference engine
+        ignores it). By default :func:`default_n_threads`: ``OMP_NUM_THREADS`` if set,
+        else the CPUs available. The result is the same, bit for bit, for every thread
+        count.
 
     Returns
     -------
@@ -419,6 +512,7 @@ def fit_em(
         raise ValueError(f"expected n_init=1 with initial_params, got n_init={n_init}")
     if engine not in ENGINES:
         raise ValueError(f"expected engine in {ENGINES}, got {engine!r}")
+    n_threads = check_n_threads(n_threads)
     rng = check_random_state(random_state)
 
     best = None
@@ -426,15 +520,15 @@ def fit_em(
     for run in range(n_init):
         start = _start(X, n_components, init, rng, covariance_type, reg_covar, initial_params)
         history, lls, resp, converged = _run_em(
-            X, start, covariance_type, max_iter, tol, reg_covar, engine
+            X, start, covariance_type, max_iter, tol, reg_covar, engine, n_threads
         )
         run_lls.append(lls[-1])
         run_iters.append(len(history) - 1)
         if _is_better(lls[-1], None if best is None else best[1][-1], X.shape[0]):
             best = (history, lls, resp, converged, run)
     history, lls, resp, converged, best_run = best
-    if resp is None:  # suffstats engine: responsibilities of the kept run only, chunked
-        resp = _responsibilities(X, history[-1])[0]
+    if resp is None:  # suffstats engine: the kept run's, computed on first access
+        resp = _Deferred(X, history[-1], n_threads)
     return EMResult._from_run(
         history, lls, resp, converged, init_name, covariance_type, X.shape[0],
         run_log_likelihoods=np.array(run_lls), run_n_iter=np.array(run_iters),

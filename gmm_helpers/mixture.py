@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from ._threads import check_n_threads
 from ._validation import (
     as_real_array,
     check_array,
@@ -29,7 +30,7 @@ from ._validation import (
     spd_cholesky,
 )
 from .datasets import sample_gmm
-from .em import _is_better, fit_em
+from .em import _is_better, _without_data, fit_em
 from .estep import _e_step
 from .init import init_params as _fit_em_start
 from .kmeans import kmeans_plusplus
@@ -289,6 +290,11 @@ class GaussianMixture:
         ``verbose_interval`` iterations of the kept run. Printed when the fit has
         finished, from the recorded history (``fit_em`` has no per-iteration callback).
     verbose_interval : int, default=10
+    n_threads : int or None, default=None
+        Threads of :func:`fit_em`'s default engine (not a scikit-learn parameter);
+        None follows ``OMP_NUM_THREADS``, else the CPUs available
+        (:func:`gmm_helpers.default_n_threads`). Results are the same, bit for bit,
+        for every value.
 
     Defaults that differ from scikit-learn's, and why:
 
@@ -331,7 +337,9 @@ class GaussianMixture:
     feature_names_in_ : ndarray of str objects, shape (n_features_in_,)
         Column names, when ``X`` was a DataFrame with string column names.
     history_ : EMResult
-        The kept run as fit_em returned it.
+        The kept run as fit_em returned it, except that the estimator does not keep
+        ``X`` (as scikit-learn's does not, so a pickled model holds no training data):
+        ``history_.responsibilities`` raises; use ``predict_proba(X)``.
     params_ : GMMParams
     """
 
@@ -352,6 +360,7 @@ class GaussianMixture:
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        n_threads=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -367,6 +376,7 @@ class GaussianMixture:
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.n_threads = n_threads
 
     # -- scikit-learn's estimator protocol, implemented directly -----------------------
 
@@ -507,7 +517,7 @@ class GaussianMixture:
         check_positive_int(self.verbose_interval, "verbose_interval")
         rng = _generator(self.random_state)
         options = dict(covariance_type=covariance_type, max_iter=self.max_iter, tol=self.tol,
-                       reg_covar=self.reg_covar)
+                       reg_covar=self.reg_covar, n_threads=check_n_threads(self.n_threads))
         if warm_start and hasattr(self, "params_"):
             start = self.params_
             if (start.n_components, start.n_features) != (self.n_components, X.shape[1]):
@@ -593,7 +603,7 @@ class GaussianMixture:
     def _set_fitted(self, result):
         p = result.params
         ct = self.covariance_type
-        self.history_ = result
+        self.history_ = _without_data(result)
         self.params_ = p
         self.n_features_in_ = p.n_features
         self.weights_ = p.weights.copy()

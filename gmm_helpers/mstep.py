@@ -105,11 +105,17 @@ def _m_step(X, resp, covariance_type, reg_covar):
     return _m_step_params(weights, means, np.array(cov), covariance_type, reg_covar)
 
 
-def _m_step_params(weights, means, cov, covariance_type, reg_covar):
+def _m_step_params(weights, means, cov, covariance_type, reg_covar, *, trusted=False):
     """GMMParams of an M-step; a singular covariance gets a message that says what to do
-    (shared with :func:`gmm_helpers.suffstats.params_from_statistics`)."""
+    (shared with :func:`gmm_helpers.suffstats.params_from_statistics`).
+
+    ``trusted=True`` (the sufficient-statistics M-step, whose arrays are fresh, normalised
+    and exactly symmetric) builds them with :meth:`GMMParams._trusted`, which tests only
+    finiteness and positive-definiteness, all components at once.
+    """
+    build = GMMParams._trusted if trusted else GMMParams
     try:
-        return GMMParams(weights, means, cov, covariance_type)
+        return build(weights, means, cov, covariance_type)
     except ValueError as exc:
         if "positive-definite" not in str(exc):
             raise

@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_real_array, check_covariance_type, check_symmetric, spd_cholesky
+from ._validation import (
+    as_real_array,
+    check_covariance_type,
+    check_symmetric,
+    spd_cholesky,
+    spd_cholesky_batched,
+)
 
 _SIMPLEX_ATOL = 1e-8
 
@@ -89,6 +95,37 @@ class GMMParams:
         object.__setattr__(self, "means", _frozen(m))
         object.__setattr__(self, "covariances", _frozen(c))
         object.__setattr__(self, "_cholesky", _frozen(chol))
+
+    @classmethod
+    def _trusted(cls, weights, means, covariances, covariance_type):
+        """Parameters an engine built (an M-step), validated by construction.
+
+        The caller guarantees what :meth:`__post_init__` would otherwise check at a
+        cost that dominates a small fit's iteration: float64 arrays of shapes (K,),
+        (K, D), (K, D, D), freshly allocated (they are made read-only, not copied),
+        weights normalised to sum to 1, exactly symmetric covariances, and a valid
+        ``covariance_type``. What depends on the data is still tested, all components
+        at once: finite values and positive-definiteness by the same rule as
+        :func:`~gmm_helpers._validation.spd_cholesky`. If any test fails, the full
+        constructor runs, so the error message is the usual one.
+        """
+        chol = spd_cholesky_batched(covariances)
+        if (
+            chol is None
+            or not np.all(np.isfinite(weights))
+            or not np.all(np.isfinite(means))
+            or np.any(weights < 0)
+        ):
+            return cls(weights, means, covariances, covariance_type)
+        self = object.__new__(cls)
+        for name, arr in (
+            ("weights", weights), ("means", means), ("covariances", covariances),
+            ("_cholesky", chol),
+        ):
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "covariance_type", covariance_type)
+        return self
 
     def __reduce__(self):
         # pickle and copy.deepcopy rebuild through __init__, so the copy is validated,

@@ -63,6 +63,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ._threads import check_n_threads, map_chunks
 from ._validation import (
     as_real_array,
     check_array,
@@ -334,15 +335,20 @@ def _one_pass_loss(T, d):
 def moments_loss(nk, sx, second_diag):
     """:func:`_one_pass_loss` from N_k (K,), M1_k (K, D) and the diagonals of M2_k (K, D)."""
     keep = nk > 0
-    if not np.any(keep):
-        return 0.0
-    second = second_diag[keep] / nk[keep, None]
-    xbar = sx[keep] / nk[keep, None]
+    if not keep.all():
+        if not keep.any():
+            return 0.0
+        nk, sx, second_diag = nk[keep], sx[keep], second_diag[keep]
+    second = second_diag / nk[:, None]
+    xbar = sx / nk[:, None]
     var = second - xbar**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(var > 0, second / var, np.inf)
-    ratio[second == 0] = 1.0  # a constant 0 column about the shift is exact
-    return float(ratio.max())
+    positive = var > 0
+    if not positive.all():  # a cancelled variance: infinitely magnified (np.errstate is slow)
+        if np.any(~positive & (second != 0)):
+            return float("inf")
+        var = np.where(positive, var, 1.0)  # there second == 0: exact, ratio 1
+        second = np.where(positive, second, 1.0)
+    return float((second / var).max())
 
 
 # --------------------------------------------------------------------------- #
@@ -354,31 +360,22 @@ def _default_chunk_size(k, d):
     return int(min(max(c, 256), 65536))
 
 
-class _Workspace:
-    """Buffers for the chunked pass, allocated once and reused every iteration."""
+class _Buffers:
+    """One thread's chunk buffers, allocated once and reused every iteration."""
 
-    def __init__(self, X, k, shift, chunk_size, dtype=np.float64):
-        self.X = X
-        n, d = X.shape
-        self.n, self.d, self.k = n, d, k
-        self.f = _n_features_quadratic(d)
-        self.shift = shift
-        self.dtype = dtype = np.dtype(dtype)
-        c = min(chunk_size, n)
-        self.chunk = c
-        self._phi = np.empty(self.f * c, dtype)
+    def __init__(self, f, k, c, dtype):
+        self.f, self.k = f, k
+        self._phi = np.empty(f * c, dtype)
         self._a = np.empty(k * c, dtype)
         self._m = np.empty(c, dtype)
         self._s = np.empty(c, dtype)
         # the floor as an array: np.maximum(A, row) broadcasts along K rows and is
         # about twice as fast as np.maximum(A, scalar) on NumPy 2.x
         self._floor = np.full(c, _EXP_FLOORS[dtype], dtype)
-        self._t = np.empty((k, self.f), dtype)
         self._views = {}
 
-    def views(self, c, k=None):
+    def views(self, c, k):
         """Contiguous (F, c), (k, c), (c,), (c,), (c,) views for a chunk of c points."""
-        k = self.k if k is None else k
         v = self._views.get((c, k))
         if v is None:
             v = (
@@ -391,15 +388,47 @@ class _Workspace:
             self._views[(c, k)] = v
         return v
 
-    def log_prob_chunk(self, W, start, stop):
+
+class _Workspace:
+    """The chunks of ``X`` and their buffers, allocated once and reused every iteration.
+
+    The chunk boundaries depend only on N and ``chunk_size``. With ``n_threads > 1``
+    the chunks are shared out among threads (:func:`gmm_helpers._threads.map_chunks`),
+    each with its own buffers; every chunk's sums are stored by the chunk's index and
+    added up in chunk order afterwards, so the result is the same, bit for bit,
+    whatever the thread count.
+    """
+
+    def __init__(self, X, k, shift, chunk_size, dtype=np.float64, n_threads=1):
+        self.X = X
+        n, d = X.shape
+        self.n, self.d, self.k = n, d, k
+        self.f = _n_features_quadratic(d)
+        self.shift = shift
+        self.dtype = dtype = np.dtype(dtype)
+        c = min(chunk_size, n)
+        self.chunk = c
+        self.bounds = [(start, min(start + c, n)) for start in range(0, n, c)]
+        self.n_threads = max(1, min(int(n_threads), len(self.bounds)))
+        self._buffers = [_Buffers(self.f, k, c, dtype) for _ in range(self.n_threads)]
+        # each chunk's [N_k, M1_k, triu(M2_k)] and log-likelihood, summed in chunk order
+        self._tables = np.empty((len(self.bounds), k, self.f), dtype)
+        self._lls = np.empty(len(self.bounds))
+
+    def views(self, c, k=None, slot=0):
+        """Thread ``slot``'s (F, c), (k, c), (c,), (c,), (c,) views for a chunk of c points."""
+        return self._buffers[slot].views(c, self.k if k is None else k)
+
+    def log_prob_chunk(self, W, start, stop, slot=0):
         """Fill E = exp(A - m) (floored), s = sum_k E and m for rows start:stop.
 
         ``W`` holds the rows of the active components only (see
-        :func:`_coefficients`); E has one row per active component.
+        :func:`_coefficients`); E has one row per active component. ``slot`` picks
+        the calling thread's buffers.
         Returns the views (phi, E, m, s) and the chunk's total log-likelihood.
         """
         d = self.d
-        phi, A, m, s, floor = self.views(stop - start, W.shape[0])
+        phi, A, m, s, floor = self.views(stop - start, W.shape[0], slot)
         phi[0] = 1.0  # the constant feature (statistics() scales it by 1/s in place)
         np.subtract(self.X[start:stop].T, self.shift[:, None], out=phi[1 : 1 + d])
         _fill_quadratic_rows(phi, d)
@@ -445,18 +474,22 @@ class _Workspace:
         if far > PRECISION_LIMIT:
             return self.exact_statistics(params, active)
         W = W.astype(self.dtype, copy=False)
-        total = np.zeros((self.k, self.f))  # float64 whatever the working dtype
-        t = self._t[: active.size]
-        ll = 0.0
-        for start in range(0, self.n, self.chunk):
-            stop = min(start + self.chunk, self.n)
-            phi, E, _, s, ll_chunk = self.log_prob_chunk(W, start, stop)
-            ll += ll_chunk
+        tables, lls = self._tables[:, : active.size], self._lls
+
+        def chunk_statistics(i, slot):
+            start, stop = self.bounds[i]
+            phi, E, _, s, lls[i] = self.log_prob_chunk(W, start, stop, slot)
             # responsibilities are E / s; fold 1/s into the features (F rows, not K)
             np.reciprocal(s, out=s)
             np.multiply(phi, s, out=phi)
-            np.matmul(E, phi.T, out=t)  # [N_k, M1_k, triu(M2_k)] for this chunk
-            total[active] += t
+            np.matmul(E, phi.T, out=tables[i])  # [N_k, M1_k, triu(M2_k)] for this chunk
+
+        map_chunks(chunk_statistics, len(self.bounds), self.n_threads)
+        total = np.zeros((self.k, self.f))  # float64 whatever the working dtype
+        ll = 0.0
+        for i in range(len(self.bounds)):  # chunk order, whatever thread computed each
+            ll += float(lls[i])
+            total[active] += tables[i]
         if not np.isfinite(ll) or _one_pass_loss(total, self.d) > PRECISION_LIMIT:
             return self.exact_statistics(params, active)
         return _statistics_from_table(total, self.n, ll, self.shift)
@@ -561,7 +594,8 @@ def _prepare(X, params, shift, chunk_size):
     return X, shift, chunk_size
 
 
-def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float64):
+def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float64,
+                       n_threads=None):
     r"""Sufficient statistics of one fused E+M pass over ``X``, chunk by chunk.
 
     The E-step responsibilities $\gamma_{nk}$ of ``params`` are computed for one
@@ -590,12 +624,17 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
         float64 either way). float32 is about 1.6x faster and keeps the
         log-likelihood within ~1e-6 relative (tested to 1e-5); float64 is the
         default.
+    n_threads : int, optional
+        Threads the chunks are shared out among; by default
+        :func:`gmm_helpers.default_n_threads` (``OMP_NUM_THREADS`` if set, else the
+        CPUs available). The result is the same, bit for bit, for every thread count:
+        the chunks do not depend on it and their sums are added in chunk order.
 
     Returns
     -------
     SufficientStatistics
     """
-    stats = _pass_statistics(X, params, shift, chunk_size, dtype)
+    stats = _pass_statistics(X, params, shift, chunk_size, dtype, check_n_threads(n_threads))
     if shift is not None and stats.shift.shape != (stats.n_features,):
         # the exact pass centred each component on its own mean; the caller asked for
         # moments about ``shift``, so move them there
@@ -603,7 +642,7 @@ def compute_statistics(X, params, *, chunk_size=None, shift=None, dtype=np.float
     return stats
 
 
-def _pass_statistics(X, params, shift=None, chunk_size=None, dtype=np.float64):
+def _pass_statistics(X, params, shift=None, chunk_size=None, dtype=np.float64, n_threads=1):
     """:func:`compute_statistics` without moving the exact pass's moments back to ``shift``.
 
     The moments stay about each component's own mean when the exact pass ran, which is
@@ -612,10 +651,11 @@ def _pass_statistics(X, params, shift=None, chunk_size=None, dtype=np.float64):
     """
     X, shift, chunk_size = _prepare(X, params, shift, chunk_size)
     dtype = _check_dtype(dtype)
-    return _Workspace(X, params.n_components, shift, chunk_size, dtype).statistics(params)
+    ws = _Workspace(X, params.n_components, shift, chunk_size, dtype, n_threads)
+    return ws.statistics(params)
 
 
-def responsibilities_chunked(X, params, *, chunk_size=None, shift=None, out=None):
+def responsibilities_chunked(X, params, *, chunk_size=None, shift=None, out=None, n_threads=None):
     r"""Responsibilities $\gamma_{nk}$ and total log-likelihood, computed chunk by chunk.
 
     Same numbers as :func:`gmm_helpers.e_step` (up to rounding, and
@@ -627,7 +667,7 @@ def responsibilities_chunked(X, params, *, chunk_size=None, shift=None, out=None
     ----------
     X : array-like of shape (n_samples, n_features)
     params : GMMParams
-    chunk_size, shift : see :func:`compute_statistics`
+    chunk_size, shift, n_threads : see :func:`compute_statistics`
     out : ndarray of shape (n_samples, n_components), optional
         Written in place if given.
 
@@ -642,34 +682,44 @@ def responsibilities_chunked(X, params, *, chunk_size=None, shift=None, out=None
         raise ValueError(
             f"expected out of shape {(n, k)} and dtype float64, got {out.shape} {out.dtype}"
         )
-    return _responsibilities(X, params, shift=shift, chunk_size=chunk_size, out=out)
+    n_threads = check_n_threads(n_threads)
+    return _responsibilities(
+        X, params, shift=shift, chunk_size=chunk_size, out=out, n_threads=n_threads
+    )
 
 
-def _responsibilities(X, params, *, shift=None, chunk_size=None, out=None):
+def _responsibilities(X, params, *, shift=None, chunk_size=None, out=None, n_threads=1):
     """:func:`responsibilities_chunked` without validation (for :func:`fit_em`).
 
     Without ``out`` the result is the transpose of a C-ordered (K, N) array, so
-    every chunk is written as K contiguous rows.
+    every chunk is written as K contiguous rows. Chunks are shared out among
+    ``n_threads`` threads; the log-likelihood is summed in chunk order.
     """
     n, k = X.shape[0], params.n_components
     shift, chunk_size = _defaults(X, k, shift, chunk_size)
     resp_t = np.empty((k, n)) if out is None else out.T
-    ws = _Workspace(X, k, shift, chunk_size)
+    ws = _Workspace(X, k, shift, chunk_size, n_threads=n_threads)
     W, active, far = _coefficients(params, shift)
     if active.size < k:
         resp_t[:] = 0.0  # components of weight 0 own nothing
-    ll = 0.0
-    for start in range(0, n, ws.chunk):
-        stop = min(start + ws.chunk, n)
+    lls = ws._lls
+
+    def chunk_responsibilities(i, slot):
+        start, stop = ws.bounds[i]
         if far <= PRECISION_LIMIT:
-            _, E, _, s, ll_chunk = ws.log_prob_chunk(W, start, stop)
+            _, E, _, s, ll_chunk = ws.log_prob_chunk(W, start, stop, slot)
         if far > PRECISION_LIMIT or not np.isfinite(ll_chunk):
             E, _, s, ll_chunk = ws.exact_log_prob_chunk(params, active, start, stop)
-        ll += ll_chunk
+        lls[i] = ll_chunk
         if active.size < k:
             resp_t[active, start:stop] = E / s
         else:
             np.divide(E, s, out=resp_t[:, start:stop])
+
+    map_chunks(chunk_responsibilities, len(ws.bounds), ws.n_threads)
+    ll = 0.0
+    for i in range(len(ws.bounds)):
+        ll += float(lls[i])
     return (resp_t.T if out is None else out), ll
 
 
@@ -745,7 +795,7 @@ def params_from_statistics(stats, covariance_type="full", reg_covar=1e-6):
     weights = nk / stats.n_samples
     weights = weights / weights.sum()
     means = shifts + xbar
-    return _m_step_params(weights, means, cov, covariance_type, reg_covar)
+    return _m_step_params(weights, means, cov, covariance_type, reg_covar, trusted=True)
 
 
 # --------------------------------------------------------------------------- #
@@ -762,6 +812,7 @@ def em_iterations(
     chunk_size=None,
     shift=None,
     dtype=np.float64,
+    n_threads=None,
 ):
     r"""Run EM from ``params`` with the sufficient-statistics engine.
 
@@ -783,7 +834,7 @@ def em_iterations(
     covariance_type : {"full", "tied", "diag", "spherical"}, optional
         Default ``params.covariance_type``.
     reg_covar : float
-    chunk_size, shift, dtype : see :func:`compute_statistics`
+    chunk_size, shift, dtype, n_threads : see :func:`compute_statistics`
 
     Returns
     -------
@@ -801,10 +852,11 @@ def em_iterations(
     tol = check_nonnegative_float(tol, "tol")
     reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
     dtype = _check_dtype(dtype)
+    n_threads = check_n_threads(n_threads)
     from . import em  # the one EM loop (em imports this module)
 
     e_side, m_side = _suffstats_sides(
-        X, params.n_components, covariance_type, reg_covar, shift, chunk_size, dtype
+        X, params.n_components, covariance_type, reg_covar, shift, chunk_size, dtype, n_threads
     )
     history, lls, _, converged = em._em_loop(params, e_side, m_side, X.shape[0], max_iter, tol)
     return history, lls, converged, len(history) - 1
@@ -828,10 +880,11 @@ def _statistics_sides(statistics, covariance_type, reg_covar):
 
 
 def _suffstats_sides(
-    X, n_components, covariance_type, reg_covar, shift=None, chunk_size=None, dtype=np.float64
+    X, n_components, covariance_type, reg_covar, shift=None, chunk_size=None, dtype=np.float64,
+    n_threads=1,
 ):
     """The engine's sides over in-memory ``X``, one fused chunked pass per iteration
     (no validation: :func:`gmm_helpers.fit_em` and :func:`em_iterations` validate)."""
     shift, chunk_size = _defaults(X, n_components, shift, chunk_size)
-    ws = _Workspace(X, n_components, shift, chunk_size, dtype)
+    ws = _Workspace(X, n_components, shift, chunk_size, dtype, n_threads)
     return _statistics_sides(ws.statistics, covariance_type, reg_covar)

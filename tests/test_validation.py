@@ -173,3 +173,52 @@ def test_one_symmetry_rule_everywhere(scale):
         with pytest.raises(ValueError, match="expected symmetric"):
             check(cov(2e-8))
     plt.close("all")
+
+
+# --- the trusted constructor of engine-built parameters (issue 14) ------------------------
+def _engine_arrays(k=3, d=2, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((k, d, d))
+    cov = a @ np.swapaxes(a, 1, 2) + 0.1 * np.eye(d)
+    w = rng.uniform(0.1, 1, k)
+    return w / w.sum(), rng.standard_normal((k, d)), cov
+
+
+def test_trusted_params_equal_validated_ones_bit_for_bit():
+    from gmm_helpers import GMMParams
+
+    w, m, c = _engine_arrays()
+    full = GMMParams(w, m, c, "full")
+    trusted = GMMParams._trusted(w.copy(), m.copy(), c.copy(), "full")
+    assert trusted == full
+    assert np.array_equal(trusted.cholesky_factors, full.cholesky_factors)
+    for arr in (trusted.weights, trusted.means, trusted.covariances, trusted.cholesky_factors):
+        assert not arr.flags.writeable
+
+
+@pytest.mark.parametrize(
+    "spoil, message",
+    [
+        (lambda w, m, c: c.__setitem__((1, 0, 0), 0.0), "positive-definite"),
+        (lambda w, m, c: c.__setitem__(1, np.ones((2, 2))), "positive-definite"),  # singular
+        (lambda w, m, c: m.__setitem__((0, 1), np.nan), "finite means"),
+        (lambda w, m, c: w.__setitem__(0, np.inf), "finite weights"),
+    ],
+)
+def test_trusted_params_fall_back_to_the_full_message(spoil, message):
+    from gmm_helpers import GMMParams
+
+    w, m, c = _engine_arrays()
+    spoil(w, m, c)
+    with pytest.raises(ValueError, match=message):
+        GMMParams._trusted(w, m, c, "full")
+
+
+def test_engine_m_step_still_reports_a_singular_component():
+    import gmm_helpers as gh
+
+    X = np.r_[np.zeros((5, 2)), np.random.default_rng(0).standard_normal((50, 2))]
+    start = gh.GMMParams([0.5, 0.5], [[0.0, 0.0], [0.1, 0.1]],
+                         [np.eye(2) * 1e-3, np.eye(2)])
+    with pytest.raises(ValueError, match="Increase reg_covar"):
+        gh.em_iterations(X, start, reg_covar=0.0, max_iter=50)

@@ -1,0 +1,134 @@
+"""Threads over independent chunks of data: the thread count and one shared pool.
+
+The chunks of the sufficient-statistics engine are independent, and NumPy's
+ufuncs and BLAS release the GIL while they compute, so plain threads use every
+core. Results never depend on the thread count: every chunk is computed by the
+same code whichever thread runs it, and the caller stores each chunk's result by
+its index and sums them in chunk order afterwards.
+
+While a pass over more than one chunk runs (on any number of threads), BLAS is
+held to one thread of its own (through
+``threadpoolctl``, an optional dependency: ``pip install gmm-helpers[threads]``).
+Without that, OpenBLAS answers each of the engine's small matrix products with its
+own worker threads, which keep spinning on the cores after the product is done and
+compete with the engine's threads: measured here at N = 1e5, 2 threads then ran no
+faster than 1. The limit is process-wide while a pass runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ._validation import check_positive_int
+
+__all__ = ["default_n_threads"]
+
+
+def default_n_threads():
+    """The thread count used when ``n_threads=None``.
+
+    The usual convention of numerical libraries: ``OMP_NUM_THREADS`` if it is set to a
+    positive integer (its first entry, as OpenMP reads a comma-separated list), else
+    the number of CPUs this process may run on (``os.sched_getaffinity``, which
+    respects ``taskset`` and container CPU sets), else ``os.cpu_count()``.
+
+    Returns
+    -------
+    int
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_n_threads(n_threads):
+    """``n_threads`` as a positive int; None gives :func:`default_n_threads`."""
+    if n_threads is None:
+        return default_n_threads()
+    return check_positive_int(n_threads, "n_threads")
+
+
+_POOL = None
+_POOL_PID = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(n_workers):
+    """The shared pool with at least ``n_workers`` threads (a new one after ``fork``,
+    whose child inherits the pool object but none of its threads)."""
+    global _POOL, _POOL_PID
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_PID != os.getpid() or _POOL._max_workers < n_workers:
+            if _POOL is not None and _POOL_PID == os.getpid():
+                _POOL.shutdown(wait=False)
+            _POOL = ThreadPoolExecutor(n_workers, thread_name_prefix="gmm_helpers")
+            _POOL_PID = os.getpid()
+        return _POOL
+
+
+_BLAS = None  # threadpoolctl's controller of the loaded BLAS, False without threadpoolctl
+
+
+def _single_threaded_blas():
+    """A context holding BLAS to one thread (a no-op without ``threadpoolctl``)."""
+    global _BLAS
+    if _BLAS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _BLAS = False
+        else:  # found once (~2 ms); each limit() afterwards costs ~15 us
+            _BLAS = ThreadpoolController().select(user_api="blas")
+    if _BLAS is False:
+        return contextlib.nullcontext()
+    return _BLAS.limit(limits=1)
+
+
+def map_chunks(work, n_chunks, n_threads):
+    """Call ``work(i, slot)`` once for every chunk ``i`` in ``range(n_chunks)``.
+
+    Up to ``n_threads`` threads (the caller's own and ``n_threads - 1`` from the shared
+    pool) take the next chunk as they become free, so a core slowed by other load
+    takes fewer chunks; BLAS is held to one thread meanwhile (unless there is only one
+    chunk). ``slot`` in ``range(n_threads)`` identifies the thread, so
+    ``work`` can use buffers of its own. The order of the calls is arbitrary: ``work``
+    must store its result by ``i``. The first exception raised by any call is raised
+    here, after every thread has stopped.
+    """
+    n_threads = max(1, min(n_threads, n_chunks))
+    if n_chunks == 1:  # small data: no thread, no BLAS limit (it costs ~15 us)
+        work(0, 0)
+        return
+    if n_threads == 1:
+        with _single_threaded_blas():
+            for i in range(n_chunks):
+                work(i, 0)
+        return
+    counter = itertools.count()  # next() of a count is atomic under the GIL
+    failed = []
+
+    def worker(slot):
+        for i in counter:
+            if i >= n_chunks or failed:
+                return
+            try:
+                work(i, slot)
+            except BaseException as exc:  # stop the others, re-raised below
+                failed.append(exc)
+                return
+
+    with _single_threaded_blas():
+        futures = [_pool(n_threads - 1).submit(worker, slot) for slot in range(1, n_threads)]
+        worker(0)
+        for future in futures:
+            future.result()
+    if failed:
+        raise failed[0]
