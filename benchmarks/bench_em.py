@@ -18,6 +18,13 @@ covariance, equal weights), covariance_type="full":
   sufficient statistics of the current parameters) followed by
   ``params_from_statistics`` (the M-step). Buffers are allocated once per fit, as in
   ``em_iterations``.
+* **ours / iter (T thr)**: the same iteration with the chunks shared out among
+  ``gh.default_n_threads()`` threads (``OMP_NUM_THREADS``, else the CPUs available);
+  ``same bits`` checks, every iteration, that its log-likelihood and covariances equal the
+  one-thread ones exactly. ``T thr / 1 thr`` is the speed-up of the threads, and
+  ``bound T thr / 1 thr`` the same for the bound's own work shared out among T threads
+  (``physical_bound_threads``): the ceiling this machine puts on any thread speed-up
+  (two vCPUs of a shared VM give well under 2).
 * **sklearn / iter**: ``GaussianMixture._e_step(X)`` followed by
   ``GaussianMixture._m_step(X, log_resp)`` on an estimator initialised from the same
   parameters (``weights_init``/``means_init``/``precisions_init``, ``max_iter=1``),
@@ -34,11 +41,11 @@ responsibilities, ...) of ``--fit-iter`` iterations divided by that number (medi
   sums still accumulated in float64); ``f32 rel dll`` is its largest relative
   log-likelihood difference from the float64 trajectory.
 * **peak MB**: ``tracemalloc`` peak of a whole fit (``--fit-iter`` iterations, X
-  allocated before). ``gh.fit_em`` returns the (N, K) responsibilities of the final
-  parameters (the contract asks for them), so its peak includes N*K*8 bytes;
-  ``em loop`` is the EM iterations alone (``em_iterations``): the chunk buffers
-  (~1.5 MiB) or, if larger, the N*D-byte temporary of the input check
-  ``np.isfinite(X).all()`` (2 MB at N = 1e6); nothing else grows with N.
+  allocated before). ``gh.fit_em`` computes the (N, K) responsibilities only when
+  ``result.responsibilities`` is first read, so they are not in its peak;
+  ``em loop`` is the EM iterations alone (``em_iterations``, one thread): the chunk
+  buffers (~1.5 MiB per thread) or, if larger, the N*D-byte temporary of the input
+  check ``np.isfinite(X).all()`` (2 MB at N = 1e6); nothing else grows with N.
 * **bound**: a physical lower bound measured on this machine at the same N and K:
   ``np.exp`` on N*K values (in-cache buffers, exponents in [-20, 0]), ``np.log`` on N
   values, and one read of X (``X.sum()``); run once in every round of the alternation
@@ -47,7 +54,9 @@ responsibilities, ...) of ``--fit-iter`` iterations divided by that number (medi
 **End to end** (``--e2e-sizes``, default N in {500 (K=4), 1e4, 1e5, 1e6} with K=5; D=2,
 the same data generator): what a user runs, from the raw data, ``random_state=0``:
 
-* **fit_em**: the default ``gh.fit_em(X, K)`` (k-means++ start, tol=1e-6, max_iter=500);
+* **fit_em**: the default ``gh.fit_em(X, K)`` (k-means++ start, tol=1e-6, max_iter=500,
+  the default thread count), and the same with ``n_threads=1`` (the script asserts that
+  both give the same log-likelihoods, bit for bit);
 * **start**: ``gh.init_params(X, K, "kmeans++")`` alone, and **EM after**: ``gh.fit_em``
   from that start (``initial_params``), so start + EM after ~ fit_em;
 * **sk same tol**: ``GaussianMixture(K, init_params="kmeans", tol=1e-6, max_iter=500,
@@ -62,7 +71,7 @@ slow the next); times are the best of the rounds and the ratios are ratios of th
 ``ll/N`` is each fit's final mean log-likelihood (same optimum or not), ``iters`` its EM
 iterations. **peak MiB** is the
 ``tracemalloc`` peak of one default ``fit_em`` (and of the start alone), X allocated
-before; ``/X`` divides it by the size of X.
+before, so it is what the fit needs *beyond* X; ``/X`` divides it by the size of X.
 """
 
 from __future__ import annotations
@@ -81,10 +90,13 @@ import numpy as np
 import gmm_helpers as gh
 from gmm_helpers import suffstats as ss
 
-TARGETS = "targets: N=1e6 K=5 >= 15x, N=1e5 >= 10x, N=1e4 >= 1x; peak <= 1/4 sklearn; <= 4x bound"
+TARGETS = (
+    "targets: N=1e6 K=5 >= 15x, N=1e5 >= 10x, N=1e4 >= 1x; peak <= 1/4 sklearn; "
+    "threads >= 1.6x over 1 thread at N=1e6; ours/bound <= 2.5 at N >= 1e5, <= 4 at N=1e4"
+)
 E2E_TARGETS = (
     "targets: fit_em >= 10x sk same tol at N=1e6, >= 5x at 1e5, faster than sk defaults; "
-    "start <= EM after; N=500 K=4 <= 1.5 ms"
+    "start <= EM after; N=500 K=4 <= 1.5 ms; peak of fit_em beyond X <= 1.5 X at N=1e6"
 )
 
 
@@ -194,22 +206,38 @@ def bench_cell(n, k, n_iter, fit_iter):
     X, start = make_problem(n, k)
     # --- per-iteration timing, alternating ---------------------------------
     chunk = ss._default_chunk_size(k, 2)
-    ws = ss._Workspace(X, k, X.mean(axis=0), chunk)
+    threads = gh.default_n_threads()
+    ws = ss._Workspace(X, k, X.mean(axis=0), chunk)  # one thread
+    wst = ss._Workspace(X, k, X.mean(axis=0), chunk, n_threads=threads)
     ws32 = ss._Workspace(X, k, X.mean(axis=0), chunk, np.float32)
     gm = sklearn_initialised(X, start)
     bound_run = physical_bound(X, k)
-    params = params32 = start
-    ours_t, f32_t, sk_t, ours_ll, f32_ll, sk_ll, bound_t = [], [], [], [], [], [], []
+    bound_thr_run = physical_bound_threads(X, k, threads)
+    params = paramst = params32 = start
+    ours_t, thr_t, f32_t, sk_t, ours_ll, f32_ll, sk_ll, bound_t = ([] for _ in range(8))
+    bound_thr_t = []
+    same_bits = True
     for _ in range(n_iter):
         t = time.perf_counter()
         bound_run()
         bound_t.append(time.perf_counter() - t)
 
         t = time.perf_counter()
+        bound_thr_run()
+        bound_thr_t.append(time.perf_counter() - t)
+
+        t = time.perf_counter()
         stats = ws.statistics(params)
         params = ss.params_from_statistics(stats, "full", 1e-6)
         ours_t.append(time.perf_counter() - t)
         ours_ll.append(stats.log_likelihood / n)
+
+        t = time.perf_counter()
+        statst = wst.statistics(paramst)
+        paramst = ss.params_from_statistics(statst, "full", 1e-6)
+        thr_t.append(time.perf_counter() - t)
+        same_bits &= statst.log_likelihood == stats.log_likelihood and np.array_equal(
+            paramst.covariances, params.covariances)
 
         t = time.perf_counter()
         stats32 = ws32.statistics(params32)
@@ -231,7 +259,7 @@ def bench_cell(n, k, n_iter, fit_iter):
         return gh.fit_em(X, k, initial_params=start, max_iter=fit_iter, tol=0.0)
 
     def fit_loop():
-        return ss.em_iterations(X, start, max_iter=fit_iter, tol=0.0)
+        return ss.em_iterations(X, start, max_iter=fit_iter, tol=0.0, n_threads=1)
 
     def fit_sk():
         with warnings.catch_warnings():
@@ -253,6 +281,7 @@ def bench_cell(n, k, n_iter, fit_iter):
 
     bound = statistics.median(bound_t)  # same statistic as the contenders
     ours, sk, f32 = statistics.median(ours_t), statistics.median(sk_t), statistics.median(f32_t)
+    thr = statistics.median(thr_t)
 
     def paired(a, b):
         # median of per-round ratios: each round's timings are taken back to back,
@@ -260,7 +289,10 @@ def bench_cell(n, k, n_iter, fit_iter):
         return statistics.median(x / y for x, y in zip(a, b))
 
     return dict(
-        n=n, k=k, ours=ours, sk=sk, speedup=paired(sk_t, ours_t), f32=f32,
+        n=n, k=k, ours=ours, thr=thr, threads=threads, thr_speedup=paired(ours_t, thr_t),
+        sk_vs_thr=paired(sk_t, thr_t), thr_vs_bound=paired(thr_t, bound_t), same_bits=same_bits,
+        bound_thr_speedup=paired(bound_t, bound_thr_t),
+        sk=sk, speedup=paired(sk_t, ours_t), f32=f32,
         f32_speedup=paired(sk_t, f32_t), dll32=dll32, fit_ours=fit_times["ours"],
         fit_sk=fit_times["sk"], bound=bound, vs_bound=paired(ours_t, bound_t),
         peak_ours=peaks["ours"], peak_loop=peaks["loop"], peak_sk=peaks["sk"],
@@ -290,6 +322,33 @@ def physical_bound(X, k, chunk=8192):
     return run
 
 
+def physical_bound_threads(X, k, n_threads, chunk=8192):
+    """The same work as :func:`physical_bound`, its chunks shared out among ``n_threads``
+    threads exactly as the engine shares out its own (``gmm_helpers._threads.map_chunks``):
+    what this machine gives to perfectly parallel exp/log work, the ceiling of the
+    engine's thread speed-up."""
+    from gmm_helpers._threads import map_chunks
+
+    n = X.shape[0]
+    rng = np.random.default_rng(1)
+    c = min(chunk, n)
+    e_in, l_in = rng.uniform(-20, 0, (k, c)), rng.uniform(1, k, c)
+    outs = [(np.empty((k, c)), np.empty(c)) for _ in range(n_threads)]
+    bounds = [(a, min(a + c, n)) for a in range(0, n, c)]
+
+    def work(i, slot):
+        m = bounds[i][1] - bounds[i][0]
+        e_out, l_out = outs[slot]
+        np.exp(e_in[:, :m], out=e_out[:, :m])
+        np.log(l_in[:m], out=l_out[:m])
+
+    def run():
+        map_chunks(work, len(bounds), n_threads)
+        X.sum()
+
+    return run
+
+
 # --------------------------------------------------------------------------- #
 # End to end: the default call, start included                                 #
 # --------------------------------------------------------------------------- #
@@ -307,6 +366,7 @@ def bench_end_to_end(n, k, rounds, seed=0):
 
     contenders = [
         run("ours", lambda: gh.fit_em(X, k, random_state=seed)),
+        run("ours1", lambda: gh.fit_em(X, k, random_state=seed, n_threads=1)),
         run("start", lambda: gh.init_params(X, k, "kmeans++", random_state=seed)),
         run("em_after", lambda: gh.fit_em(X, k, initial_params=start)),
         run("sk_same", lambda: GaussianMixture(
@@ -327,15 +387,19 @@ def bench_end_to_end(n, k, rounds, seed=0):
                 times[name].append(time.perf_counter() - t)
     best = {name: min(v) for name, v in times.items()}
     peaks = {}
-    for name, fn in contenders[:2]:
+    for name, fn in contenders:
+        if name not in ("ours", "start"):
+            continue
         tracemalloc.start()
         fn()
         peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     ours, sk_same, sk_def = fits["ours"], fits["sk_same"], fits["sk_default"]
+    assert np.array_equal(ours.log_likelihoods, fits["ours1"].log_likelihoods)  # same bits
     return dict(
         n=n, k=k, rounds=rounds, **best,
         vs_same=best["sk_same"] / best["ours"], vs_default=best["sk_default"] / best["ours"],
+        vs_same1=best["sk_same"] / best["ours1"], vs_default1=best["sk_default"] / best["ours1"],
         start_vs_em=best["start"] / best["em_after"],
         ll=ours.log_likelihoods[-1] / n, ll_same=sk_same.lower_bound_, ll_def=sk_def.lower_bound_,
         it=ours.n_iter, it_same=sk_same.n_iter_, it_def=sk_def.n_iter_,
@@ -344,25 +408,31 @@ def bench_end_to_end(n, k, rounds, seed=0):
 
 
 def _e2e_rounds(n):
-    return 30 if n <= 1_000 else 10 if n <= 10_000 else 3 if n <= 100_000 else 2
+    return 30 if n <= 1_000 else 10 if n <= 10_000 else 3
 
 
 def run_end_to_end(sizes, rounds=None):
     print("### End to end: default gh.fit_em(X, K) vs scikit-learn GaussianMixture\n")
     print(f"- D=2, float64, covariance_type='full', random_state=0; {E2E_TARGETS}\n")
-    print("| N | K | rounds | fit_em ms | sk same tol ms | speed-up | sk defaults ms | "
-          "speed-up | start ms | EM after ms | start/EM | iters ours/sk/sk-def | "
+    threads = gh.default_n_threads()
+    print(f"- fit_em with its default {threads} thread(s) and with n_threads=1 (same bits, "
+          "checked); speed-ups are sk time / fit_em time\n")
+    print(f"| N | K | rounds | fit_em ms ({threads} thr) | fit_em ms (1 thr) | sk same tol ms | "
+          f"speed-up ({threads} thr) | speed-up (1 thr) | sk defaults ms | "
+          f"speed-up ({threads} thr) | "
+          "speed-up (1 thr) | start ms | EM after ms | start/EM | iters ours/sk/sk-def | "
           "ll/N ours | ll/N sk | ll/N sk-def | peak MiB fit_em | /X | peak MiB start |")
-    print("|" + " ---: |" * 18)
+    print("|" + " ---: |" * 21)
     rows = []
     for n in sizes:
         k = 4 if n <= 1_000 else 5
         r = bench_end_to_end(n, k, rounds or _e2e_rounds(n))
         rows.append(r)
         print(
-            f"| {n:.0e} | {k} | {r['rounds']} | {r['ours'] * 1e3:.1f} | "
-            f"{r['sk_same'] * 1e3:.1f} | {r['vs_same']:.1f}x | {r['sk_default'] * 1e3:.1f} | "
-            f"{r['vs_default']:.1f}x | {r['start'] * 1e3:.1f} | {r['em_after'] * 1e3:.1f} | "
+            f"| {n:.0e} | {k} | {r['rounds']} | {r['ours'] * 1e3:.1f} | {r['ours1'] * 1e3:.1f} | "
+            f"{r['sk_same'] * 1e3:.1f} | {r['vs_same']:.1f}x | {r['vs_same1']:.1f}x | "
+            f"{r['sk_default'] * 1e3:.1f} | {r['vs_default']:.1f}x | {r['vs_default1']:.1f}x | "
+            f"{r['start'] * 1e3:.1f} | {r['em_after'] * 1e3:.1f} | "
             f"{r['start_vs_em']:.2f} | {r['it']}/{r['it_same']}/{r['it_def']} | "
             f"{r['ll']:.6f} | {r['ll_same']:.6f} | {r['ll_def']:.6f} | {r['peak']:.1f} | "
             f"{r['peak'] / r['x_mib']:.2f} | {r['peak_start']:.1f} |",
@@ -391,7 +461,7 @@ def main(argv=None):
                         help="N values of the end-to-end section (default 500 1e4 1e5 1e6, "
                              "quick 500 1e4 1e5; none to skip it)")
     parser.add_argument("--e2e-rounds", type=int, default=None,
-                        help="rounds per end-to-end cell (default 30/10/3/2 by N)")
+                        help="rounds per end-to-end cell (default 30/10/3 by N)")
     parser.add_argument("--no-iter", action="store_true",
                         help="skip the per-iteration section")
     parser.add_argument("--blas-threads", type=int, default=None,
@@ -442,23 +512,29 @@ def run_per_iteration(ns, ks, n_iter, fit_iter):
         print(f"| {v:g} | {ns_el:.2f} |")
     print()
 
+    t = gh.default_n_threads()
     header = (
-        "| N | K | ours ms/iter | sklearn ms/iter | speed-up | fit_em ms/iter | "
-        "sk fit ms/iter | bound ms | ours/bound | peak MB fit_em | peak MB em loop | "
-        "peak MB sklearn | sklearn/fit_em mem | max rel dll | f32 ms/iter | f32 speed-up | "
-        "f32 rel dll |"
+        f"| N | K | ours ms/iter (1 thr) | ours ms/iter ({t} thr) | {t} thr / 1 thr | "
+        f"sklearn ms/iter | speed-up (1 thr) | speed-up ({t} thr) | bound ms | "
+        f"ours/bound (1 thr) | ours/bound ({t} thr) | bound {t} thr / 1 thr | same bits | "
+        "fit_em ms/iter | "
+        "sk fit ms/iter | peak MB fit_em | peak MB em loop | peak MB sklearn | "
+        "sklearn/fit_em mem | max rel dll | f32 ms/iter | f32 speed-up | f32 rel dll |"
     )
     print(header)
-    print("|" + " ---: |" * 17)
+    print("|" + " ---: |" * 23)
     rows = []
     for n in ns:
         for k in ks:
             r = bench_cell(n, k, n_iter, fit_iter)
             rows.append(r)
             print(
-                f"| {n:.0e} | {k} | {r['ours'] * 1e3:.2f} | {r['sk'] * 1e3:.2f} | "
-                f"{r['speedup']:.1f}x | {r['fit_ours'] * 1e3:.2f} | {r['fit_sk'] * 1e3:.2f} | "
-                f"{r['bound'] * 1e3:.2f} | {r['vs_bound']:.2f} | {r['peak_ours']:.1f} | "
+                f"| {n:.0e} | {k} | {r['ours'] * 1e3:.2f} | {r['thr'] * 1e3:.2f} | "
+                f"{r['thr_speedup']:.2f}x | {r['sk'] * 1e3:.2f} | {r['speedup']:.1f}x | "
+                f"{r['sk_vs_thr']:.1f}x | {r['bound'] * 1e3:.2f} | {r['vs_bound']:.2f} | "
+                f"{r['thr_vs_bound']:.2f} | {r['bound_thr_speedup']:.2f}x | "
+                f"{'yes' if r['same_bits'] else 'NO'} | "
+                f"{r['fit_ours'] * 1e3:.2f} | {r['fit_sk'] * 1e3:.2f} | {r['peak_ours']:.1f} | "
                 f"{r['peak_loop']:.2f} | {r['peak_sk']:.1f} | {r['mem_ratio']:.1f}x | "
                 f"{r['dll']:.1e} | {r['f32'] * 1e3:.2f} | {r['f32_speedup']:.1f}x | "
                 f"{r['dll32']:.1e} |",

@@ -125,6 +125,21 @@ def check_array(X, name="X", *, min_samples=1, n_features=None):
 DATA_SCALE_LIMITS = (1e-150, 1e150)
 
 
+def column_extremes(X):
+    """Per-column minimum and maximum of ``X`` (N, D), shapes (D,) and (D,).
+
+    Column by column for narrow ``X``: NumPy's ``X.min(axis=0)`` of an (N, 2) array
+    reduces over rows 2 values at a time, ~40x slower than two strided 1-D
+    reductions (38 ms against 0.9 ms at N = 1e6). Minima and maxima are exact, so
+    both orders give the same numbers.
+    """
+    if X.shape[1] <= 8:
+        lo = np.array([X[:, j].min() for j in range(X.shape[1])])
+        hi = np.array([X[:, j].max() for j in range(X.shape[1])])
+        return lo, hi
+    return X.min(axis=0), X.max(axis=0)
+
+
 def check_data_scale(X, name="X"):
     """Refuse data a fit cannot square: |X| above 1e150 or a column spread below 1e-150.
 
@@ -134,14 +149,15 @@ def check_data_scale(X, name="X"):
     to rescale (for example with :func:`gmm_helpers.standardize`).
     """
     low, high = DATA_SCALE_LIMITS
-    # max(|max|, |min|), not max(abs(X)): no temporary the size of X
-    biggest = max(abs(float(X.max())), abs(float(X.min())))
+    lo, hi = column_extremes(X)
+    # from the column extremes: no temporary the size of X (as abs(X) would be)
+    biggest = max(float(np.max(np.abs(lo))), float(np.max(np.abs(hi))))
     if biggest > high:
         raise ValueError(
             f"expected {name} with |values| <= {high:g} (squared distances must stay finite), "
             f"got {biggest:.3g}; rescale the data, e.g. gh.standardize(X)"
         )
-    spread = X.max(axis=0) - X.min(axis=0)
+    spread = hi - lo
     tiny = (spread > 0) & (spread < low)
     if np.any(tiny):
         j = int(np.argmax(tiny))

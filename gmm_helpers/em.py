@@ -478,10 +478,10 @@ def fit_em(
         iterates the readable :func:`e_step` and :func:`m_step`. Both give the
         same iterations (to ~1e-10 relative).
     n_threads : int, optional
-        Threads the default engine shares its chunks among (the reference engine
-        ignores it). By default :func:`default_n_threads`: ``OMP_NUM_THREADS`` if set,
-        else the CPUs available. The result is the same, bit for bit, for every thread
-        count.
+        Threads the default engine shares its chunks among (the k-means start and the
+        reference engine run on one). By default :func:`default_n_threads`:
+        ``OMP_NUM_THREADS`` if set, else the CPUs available. The result is the same, bit
+        for bit, for every thread count.
 
     Returns
     -------

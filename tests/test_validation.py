@@ -222,3 +222,17 @@ def test_engine_m_step_still_reports_a_singular_component():
                          [np.eye(2) * 1e-3, np.eye(2)])
     with pytest.raises(ValueError, match="Increase reg_covar"):
         gh.em_iterations(X, start, reg_covar=0.0, max_iter=50)
+
+
+@pytest.mark.parametrize("shape, order", [((1000, 2), "C"), ((1000, 2), "F"), ((300, 11), "C"),
+                                          ((1, 1), "C"), ((500, 3), "F")])
+def test_column_extremes_equal_numpys_axis_reduction(shape, order):
+    from gmm_helpers._validation import column_extremes
+
+    X = np.asarray(np.random.default_rng(0).standard_normal(shape), order=order)
+    X[0, 0] = -0.0 if X.shape[0] > 1 else X[0, 0]
+    lo, hi = column_extremes(X)
+    np.testing.assert_array_equal(lo, X.min(axis=0))
+    np.testing.assert_array_equal(hi, X.max(axis=0))
+    lo, hi = column_extremes(X[::3])  # a strided view
+    np.testing.assert_array_equal(lo, X[::3].min(axis=0))
