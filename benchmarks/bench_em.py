@@ -21,7 +21,13 @@ covariance, equal weights), covariance_type="full":
 * **ours / iter (T thr)**: the same iteration with the chunks shared out among
   ``gh.default_n_threads()`` threads (``OMP_NUM_THREADS``, else the CPUs available);
   ``same bits`` checks, every iteration, that its log-likelihood and covariances equal the
-  one-thread ones exactly. ``T thr / 1 thr`` is the speed-up of the threads, and
+  one-thread ones exactly. These are timed in an alternation of their own (1 thread,
+  T threads, the bound on 1 and on T threads), after the scikit-learn alternation and
+  without it: OpenBLAS's worker threads keep spinning on the cores for a while after
+  each of scikit-learn's calls, and would share a core with whichever threaded
+  contender came next. ``T thr / 1 thr`` is the speed-up of the threads (the same code
+  when N fits in one chunk, e.g. N = 1e4), ``speed-up (T thr)`` the ratio of the two
+  contenders' medians, and
   ``bound T thr / 1 thr`` the same for the bound's own work shared out among T threads
   (``physical_bound_threads``): the ceiling this machine puts on any thread speed-up
   (two vCPUs of a shared VM give well under 2).
@@ -222,9 +228,6 @@ def bench_cell(n, k, n_iter, fit_iter):
         bound_run()
         bound_t.append(time.perf_counter() - t)
 
-        t = time.perf_counter()
-        bound_thr_run()
-        bound_thr_t.append(time.perf_counter() - t)
 
         t = time.perf_counter()
         stats = ws.statistics(params)
@@ -232,12 +235,6 @@ def bench_cell(n, k, n_iter, fit_iter):
         ours_t.append(time.perf_counter() - t)
         ours_ll.append(stats.log_likelihood / n)
 
-        t = time.perf_counter()
-        statst = wst.statistics(paramst)
-        paramst = ss.params_from_statistics(statst, "full", 1e-6)
-        thr_t.append(time.perf_counter() - t)
-        same_bits &= statst.log_likelihood == stats.log_likelihood and np.array_equal(
-            paramst.covariances, params.covariances)
 
         t = time.perf_counter()
         stats32 = ws32.statistics(params32)
@@ -251,6 +248,27 @@ def bench_cell(n, k, n_iter, fit_iter):
         sk_t.append(time.perf_counter() - t)
         sk_ll.append(log_prob_norm)
         del log_resp
+    # --- threads: their own alternation, without scikit-learn ---------------------
+    # (after a call, OpenBLAS's worker threads keep spinning on the cores for a while, so a
+    # threaded contender timed right after scikit-learn's step would share a core with them)
+    time.sleep(0.5)
+    params1 = paramst = start
+    one_t, bound1_t = [], []
+    for _ in range(n_iter):
+        for run, out in ((bound_run, bound1_t), (bound_thr_run, bound_thr_t)):
+            t = time.perf_counter()
+            run()
+            out.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        stats1 = ws.statistics(params1)
+        params1 = ss.params_from_statistics(stats1, "full", 1e-6)
+        one_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        statst = wst.statistics(paramst)
+        paramst = ss.params_from_statistics(statst, "full", 1e-6)
+        thr_t.append(time.perf_counter() - t)
+        same_bits &= statst.log_likelihood == stats1.log_likelihood and np.array_equal(
+            paramst.covariances, params1.covariances)
     dll = float(np.max(np.abs(np.array(ours_ll) / np.array(sk_ll) - 1)))
     dll32 = float(np.max(np.abs(np.array(f32_ll) / np.array(ours_ll) - 1)))
 
@@ -289,9 +307,9 @@ def bench_cell(n, k, n_iter, fit_iter):
         return statistics.median(x / y for x, y in zip(a, b))
 
     return dict(
-        n=n, k=k, ours=ours, thr=thr, threads=threads, thr_speedup=paired(ours_t, thr_t),
-        sk_vs_thr=paired(sk_t, thr_t), thr_vs_bound=paired(thr_t, bound_t), same_bits=same_bits,
-        bound_thr_speedup=paired(bound_t, bound_thr_t),
+        n=n, k=k, ours=ours, thr=thr, threads=threads, thr_speedup=paired(one_t, thr_t),
+        sk_vs_thr=sk / thr, thr_vs_bound=paired(thr_t, bound1_t), same_bits=same_bits,
+        bound_thr_speedup=paired(bound1_t, bound_thr_t),
         sk=sk, speedup=paired(sk_t, ours_t), f32=f32,
         f32_speedup=paired(sk_t, f32_t), dll32=dll32, fit_ours=fit_times["ours"],
         fit_sk=fit_times["sk"], bound=bound, vs_bound=paired(ours_t, bound_t),
