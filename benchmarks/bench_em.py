@@ -219,27 +219,15 @@ def bench_cell(n, k, n_iter, fit_iter):
     gm = sklearn_initialised(X, start)
     bound_run = physical_bound(X, k)
     bound_thr_run = physical_bound_threads(X, k, threads)
-    params = paramst = params32 = start
+    params = params32 = start
     ours_t, thr_t, f32_t, sk_t, ours_ll, f32_ll, sk_ll, bound_t = ([] for _ in range(8))
     bound_thr_t = []
     same_bits = True
     for _ in range(n_iter):
-        t = time.perf_counter()
-        bound_run()
-        bound_t.append(time.perf_counter() - t)
-
-
-        t = time.perf_counter()
-        stats = ws.statistics(params)
-        params = ss.params_from_statistics(stats, "full", 1e-6)
-        ours_t.append(time.perf_counter() - t)
+        _timed(bound_run, bound_t)
+        stats, params = _em_step(ws, params, ours_t)
         ours_ll.append(stats.log_likelihood / n)
-
-
-        t = time.perf_counter()
-        stats32 = ws32.statistics(params32)
-        params32 = ss.params_from_statistics(stats32, "full", 1e-6)
-        f32_t.append(time.perf_counter() - t)
+        stats32, params32 = _em_step(ws32, params32, f32_t)
         f32_ll.append(stats32.log_likelihood / n)
 
         t = time.perf_counter()
@@ -255,18 +243,10 @@ def bench_cell(n, k, n_iter, fit_iter):
     params1 = paramst = start
     one_t, bound1_t = [], []
     for _ in range(n_iter):
-        for run, out in ((bound_run, bound1_t), (bound_thr_run, bound_thr_t)):
-            t = time.perf_counter()
-            run()
-            out.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        stats1 = ws.statistics(params1)
-        params1 = ss.params_from_statistics(stats1, "full", 1e-6)
-        one_t.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        statst = wst.statistics(paramst)
-        paramst = ss.params_from_statistics(statst, "full", 1e-6)
-        thr_t.append(time.perf_counter() - t)
+        _timed(bound_run, bound1_t)
+        _timed(bound_thr_run, bound_thr_t)
+        stats1, params1 = _em_step(ws, params1, one_t)
+        statst, paramst = _em_step(wst, paramst, thr_t)
         same_bits &= statst.log_likelihood == stats1.log_likelihood and np.array_equal(
             paramst.covariances, params1.covariances)
     dll = float(np.max(np.abs(np.array(ours_ll) / np.array(sk_ll) - 1)))
@@ -316,6 +296,21 @@ def bench_cell(n, k, n_iter, fit_iter):
         peak_ours=peaks["ours"], peak_loop=peaks["loop"], peak_sk=peaks["sk"],
         mem_ratio=peaks["sk"] / peaks["ours"], dll=dll,
     )
+
+
+def _timed(run, times):
+    t = time.perf_counter()
+    run()
+    times.append(time.perf_counter() - t)
+
+
+def _em_step(ws, params, times):
+    """One timed iteration of the engine: the fused pass, then the M-step."""
+    t = time.perf_counter()
+    stats = ws.statistics(params)
+    params = ss.params_from_statistics(stats, "full", 1e-6)
+    times.append(time.perf_counter() - t)
+    return stats, params
 
 
 def physical_bound(X, k, chunk=8192):

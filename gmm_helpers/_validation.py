@@ -55,17 +55,8 @@ def spd_cholesky(c):
     features on scales 1e7 and 1 (or ``diag(1e13, 1)``) are accepted while an exactly
     or numerically singular matrix (two identical variables) is not.
     """
-    var = np.diagonal(c)
-    if not np.all(var > 0) or not np.all(np.isfinite(c)):
-        return None
-    try:
-        chol = np.linalg.cholesky(c)
-    except np.linalg.LinAlgError:
-        return None
-    pivots = np.diagonal(chol) ** 2 / var
-    if not (np.all(np.isfinite(chol)) and np.all(pivots > SINGULAR_RTOL * c.shape[-1])):
-        return None
-    return chol
+    chol = spd_cholesky_batched(np.asarray(c)[None])
+    return None if chol is None else chol[0]
 
 
 def spd_cholesky_batched(c):
