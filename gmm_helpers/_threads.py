@@ -41,7 +41,7 @@ def default_n_threads():
     int
     """
     value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-    if value.isdigit() and int(value) >= 1:
+    if value.isascii() and value.isdigit() and int(value) >= 1:  # not "2.5", "+3", "²"
         return int(value)
     try:
         return len(os.sched_getaffinity(0))
@@ -57,28 +57,29 @@ def check_n_threads(n_threads):
 
 
 _POOL = None
-_POOL_PID = None
 _POOL_LOCK = threading.Lock()
 
 
-def _pool(n_workers):
-    """The shared pool with at least ``n_workers`` threads (a new one after ``fork``,
-    whose child inherits the pool object but none of its threads)."""
-    global _POOL, _POOL_PID
+def _submit(n_workers, fn, args):
+    """Submit ``fn(a)`` for every ``a`` of ``args`` to the shared pool, grown to at least
+    ``n_workers`` threads. Under the lock, so that no thread submits to a pool another one
+    is replacing (a replaced pool still runs what was submitted to it, then its threads end)."""
+    global _POOL
     with _POOL_LOCK:
-        if _POOL is None or _POOL_PID != os.getpid() or _POOL._max_workers < n_workers:
-            if _POOL is not None and _POOL_PID == os.getpid():
+        if _POOL is None or _POOL._max_workers < n_workers:
+            if _POOL is not None:
                 _POOL.shutdown(wait=False)
             _POOL = ThreadPoolExecutor(n_workers, thread_name_prefix="gmm_helpers")
-            _POOL_PID = os.getpid()
-        return _POOL
+        return [_POOL.submit(fn, a) for a in args]
 
 
 _BLAS = None  # threadpoolctl's controller of the loaded BLAS, False without threadpoolctl
+_BLAS_LOCK = threading.Lock()
+_BLAS_DEPTH = 0  # passes running now (from any user thread) that want BLAS on one thread
+_BLAS_LIMITER = None
 
 
-def _single_threaded_blas():
-    """A context holding BLAS to one thread (a no-op without ``threadpoolctl``)."""
+def _blas_controller():
     global _BLAS
     if _BLAS is None:
         try:
@@ -87,9 +88,47 @@ def _single_threaded_blas():
             _BLAS = False
         else:  # found once (~2 ms); each limit() afterwards costs ~15 us
             _BLAS = ThreadpoolController().select(user_api="blas")
-    if _BLAS is False:
-        return contextlib.nullcontext()
-    return _BLAS.limit(limits=1)
+    return _BLAS
+
+
+@contextlib.contextmanager
+def _single_threaded_blas():
+    """Hold BLAS to one thread while the block runs (a no-op without ``threadpoolctl``).
+
+    Process-wide and counted: when passes from several user threads overlap, the first to
+    enter sets the limit and the last to leave restores what BLAS had before (nested
+    ``threadpool_limits`` would each restore what it saw on entry, and could leave BLAS
+    on one thread for good).
+    """
+    global _BLAS_DEPTH, _BLAS_LIMITER
+    controller = _blas_controller()
+    if controller is False:
+        yield
+        return
+    with _BLAS_LOCK:
+        if _BLAS_DEPTH == 0:
+            _BLAS_LIMITER = controller.limit(limits=1)
+        _BLAS_DEPTH += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_DEPTH -= 1
+            if _BLAS_DEPTH == 0:
+                _BLAS_LIMITER.restore_original_limits()
+                _BLAS_LIMITER = None
+
+
+def _after_fork_in_child():
+    """A forked child inherits the pool object but none of its threads, and the locks in
+    whatever state another thread held them: start afresh."""
+    global _POOL, _POOL_LOCK, _BLAS_LOCK, _BLAS_DEPTH, _BLAS_LIMITER
+    _POOL, _POOL_LOCK, _BLAS_LOCK = None, threading.Lock(), threading.Lock()
+    _BLAS_DEPTH, _BLAS_LIMITER = 0, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def map_chunks(work, n_chunks, n_threads):
@@ -126,7 +165,7 @@ def map_chunks(work, n_chunks, n_threads):
                 return
 
     with _single_threaded_blas():
-        futures = [_pool(n_threads - 1).submit(worker, slot) for slot in range(1, n_threads)]
+        futures = _submit(n_threads - 1, worker, range(1, n_threads))
         worker(0)
         for future in futures:
             future.result()

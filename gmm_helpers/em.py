@@ -108,7 +108,8 @@ class EMResult:
     params: GMMParams
     history: list
     log_likelihoods: np.ndarray
-    responsibilities: np.ndarray
+    # not compared by ==: it may still be deferred (reading it computes it)
+    responsibilities: np.ndarray = field(compare=False)
     converged: bool
     n_iter: int
     init: str

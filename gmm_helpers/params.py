@@ -105,17 +105,26 @@ class GMMParams:
         (K, D), (K, D, D), freshly allocated (they are made read-only, not copied),
         weights normalised to sum to 1, exactly symmetric covariances, and a valid
         ``covariance_type``. What depends on the data is still tested, all components
-        at once: finite values and positive-definiteness by the same rule as
+        at once (statistics a user built by hand reach here too): shapes, weights on the
+        simplex, finite values and positive-definiteness by the same rule as
         :func:`~gmm_helpers._validation.spd_cholesky`. If any test fails, the full
         constructor runs, so the error message is the usual one.
         """
-        chol = spd_cholesky_batched(covariances)
+        k = weights.shape[0] if weights.ndim == 1 else -1
+        d = means.shape[1] if means.ndim == 2 else -1
         if (
-            chol is None
+            k < 1
+            or d < 1
+            or means.shape != (k, d)
+            or covariances.shape != (k, d, d)
             or not np.all(np.isfinite(weights))
             or not np.all(np.isfinite(means))
             or np.any(weights < 0)
+            or abs(weights.sum() - 1.0) > _SIMPLEX_ATOL
         ):
+            return cls(weights, means, covariances, covariance_type)  # its message
+        chol = spd_cholesky_batched(covariances)
+        if chol is None:
             return cls(weights, means, covariances, covariance_type)
         self = object.__new__(cls)
         for name, arr in (

@@ -328,8 +328,13 @@ def _one_pass_loss(T, d):
     r"""How much the one-pass covariances $M^{(2)}_k/N_k - \bar x_k\bar x_k^\top$ of a table
     [N_k, M1_k, triu(M2_k)] lose: $\max_{k,i} (M^{(2)}_{k,ii}/N_k) / \Sigma_{k,ii}$, the factor by
     which rounding in $M^{(2)}_{k,ii}/N_k$ is magnified (inf if $\Sigma_{k,ii}$ cancelled to 0)."""
-    diag = 1 + d + np.cumsum(np.r_[0, np.arange(d, 1, -1)])  # positions of M2_ii in triu
-    return moments_loss(T[:, 0], T[:, 1 : 1 + d], T[:, diag])
+    return moments_loss(T[:, 0], T[:, 1 : 1 + d], T[:, _triu_diagonal(d)])
+
+
+@functools.lru_cache(maxsize=32)
+def _triu_diagonal(d):
+    """Positions of the M2_ii in a table row [N_k, M1_k, triu(M2_k)] (row-major triu)."""
+    return 1 + d + np.cumsum(np.r_[0, np.arange(d, 1, -1)])
 
 
 def moments_loss(nk, sx, second_diag):

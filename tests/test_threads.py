@@ -181,3 +181,81 @@ def test_pool_survives_fork():
     got = queue.get(timeout=60)
     child.join(timeout=60)
     assert child.exitcode == 0 and np.array_equal(got, expected)
+
+
+# --- found by an independent review of the threads (issue 14) -------------------------------
+def _blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_overlapping_passes_from_user_threads_restore_blas():
+    """Nested threadpool_limits each restore what they saw on entry; two overlapping passes
+    used to leave BLAS on one thread for the rest of the process."""
+    before = _blas_threads()
+    X = blobs(100_000)
+    params = gh.init_params(X, 3, random_state=0)
+
+    def loop(n, delay):
+        time.sleep(delay)
+        for _ in range(n):
+            gh.compute_statistics(X, params, n_threads=2)
+
+    for _ in range(3):
+        users = [threading.Thread(target=loop, args=(5, 0.0)),
+                 threading.Thread(target=loop, args=(6, 0.003))]
+        for u in users:
+            u.start()
+        for u in users:
+            u.join()
+        assert _blas_threads() == before
+
+
+def test_pool_growing_while_other_threads_submit():
+    """Replacing the pool while another user thread submitted to it raised 'cannot schedule
+    new futures after shutdown'."""
+    X = blobs(4_000)
+    params = gh.init_params(X, 3, random_state=0)
+    expected = gh.compute_statistics(X, params, chunk_size=100, n_threads=1)
+    errors, wrong, stop = [], [], threading.Event()
+
+    def steady():
+        while not stop.is_set():
+            try:
+                got = gh.compute_statistics(X, params, chunk_size=100, n_threads=2)
+            except Exception as exc:  # noqa: BLE001 - recorded and asserted below
+                errors.append(repr(exc))
+                return
+            if got.log_likelihood != expected.log_likelihood:
+                wrong.append(got.log_likelihood)
+
+    users = [threading.Thread(target=steady) for _ in range(3)]
+    for u in users:
+        u.start()
+    try:
+        for n in range(3, 41):
+            got = gh.compute_statistics(X, params, chunk_size=100, n_threads=n)
+            assert np.array_equal(got.Sxx, expected.Sxx)
+    finally:
+        stop.set()
+        for u in users:
+            u.join()
+    assert errors == [] and wrong == []
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "2.5", "+3", " ", "4 threads"])
+def test_default_ignores_omp_values_that_are_not_a_count(monkeypatch, value):
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    assert gh.default_n_threads() == len(os.sched_getaffinity(0))
+    gh.fit_em(blobs(300), 2, random_state=0)  # no crash
+
+
+def test_params_from_statistics_still_refuses_malformed_statistics():
+    off_simplex = ss.SufficientStatistics(1, np.array([1e308, 1e308]), np.zeros((2, 2)),
+                                          np.array([np.eye(2) * 1e308] * 2), 0.0, np.zeros(2))
+    with pytest.raises(ValueError, match="simplex"):
+        ss.params_from_statistics(off_simplex)
+    ragged = ss.SufficientStatistics(3, np.array([30.0]), np.zeros((3, 2)),
+                                     np.array([np.eye(2)] * 3), 0.0, np.zeros(2))
+    with pytest.raises(ValueError, match="expected means of shape"):
+        ss.params_from_statistics(ragged)
