@@ -8,7 +8,7 @@ its index and sums them in chunk order afterwards.
 
 While a pass over more than one chunk runs (on any number of threads), BLAS is
 held to one thread of its own (through
-``threadpoolctl``, an optional dependency: ``pip install gmm-helpers[threads]``).
+``threadpoolctl``, an optional dependency: the ``threads`` extra, ``pip install -e '.[threads]'``).
 Without that, OpenBLAS answers each of the engine's small matrix products with its
 own worker threads, which keep spinning on the cores after the product is done and
 compete with the engine's threads: measured here at N = 1e5, 2 threads then ran no
